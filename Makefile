@@ -1,0 +1,131 @@
+# comb - eBPF in user space.  See README.md.
+#
+#   make            build libcomb (static and shared) and the comb CLI
+#   make test       install missing dependencies, build, run the whole suite
+#   make demo       install missing dependencies, build, run the main demo
+#   make bench      benchmarks: comb against native code and the kernel
+#   make asan       the test suite under AddressSanitizer and UBSan
+#   make fuzz       build the libFuzzer targets (clang)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Everything is built under $(BUILD) (default build/).
+
+CC        ?= cc
+BUILD     ?= build
+PREFIX    ?= /usr/local
+CFLAGS    ?= -O2 -g
+BPF_CLANG ?= clang-19
+FUZZ_CC   ?= clang-19
+LLVM_OBJCOPY ?= llvm-objcopy-19
+CONFORMANCE_DIR ?= $(abspath ../shared/conformance)
+
+VERSION   := 0.1.0
+SOVERSION := 0
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
+ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -Iinclude -Isrc $(CFLAGS)
+LDLIBS    := -lm
+
+LIB_SRCS  := $(sort $(wildcard src/*/*.c))
+CLI_SRCS  := $(sort $(wildcard tools/comb/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+HEADERS   := $(wildcard include/comb/*.h) $(wildcard src/*/*.h) $(wildcard tools/comb/*.h)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+
+STATIC_LIB := $(BUILD)/libcomb.a
+SHARED_LIB := $(BUILD)/libcomb.so.$(VERSION)
+COMB       := $(BUILD)/comb
+
+.PHONY: all deps test check demo bench asan fuzz install uninstall clean
+all: $(STATIC_LIB) $(SHARED_LIB) $(COMB)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libcomb.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	ln -sf libcomb.so.$(VERSION) $(BUILD)/libcomb.so.$(SOVERSION)
+	ln -sf libcomb.so.$(VERSION) $(BUILD)/libcomb.so
+
+$(COMB): $(CLI_OBJS) $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) $(LDLIBS)
+
+# Kernel differential tests (need libbpf; they skip at run time when bpf() is denied).
+$(BUILD)/kernel-diff: tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@BUILD=$(BUILD) CONFORMANCE_DIR=$(CONFORMANCE_DIR) tests/run.sh
+check: test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@examples/demo.sh $(COMB)
+
+# Benchmarks: BPF C programs built by clang for the kernel, the same sources
+# built natively, run side by side in interleaved rounds.
+BENCH_PROGS := $(sort $(wildcard bench/progs/*.bpf.c))
+BENCH_BINS  := $(BENCH_PROGS:bench/progs/%.bpf.c=$(BUILD)/bench/%.bin)
+BENCH_OBJS  := $(BENCH_PROGS:bench/progs/%.bpf.c=$(BUILD)/bench/%.bpf.o)
+
+$(BUILD)/bench/%.bpf.o: bench/progs/%.bpf.c bench/progs/compute.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -O2 -g -target bpf -mcpu=v3 -c $< -o $@
+
+$(BUILD)/bench/%.bin: $(BUILD)/bench/%.bpf.o
+	$(LLVM_OBJCOPY) -O binary --only-section=xdp $< $@
+
+$(BUILD)/bench/comb-bench: $(wildcard bench/*.c) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(wildcard bench/*.c) tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench
+	@$(BUILD)/bench/comb-bench --dir $(BUILD)/bench
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		test
+
+FUZZ_SRCS := $(wildcard fuzz/*.c)
+fuzz: $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/comb \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libcomb.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcomb.so.$(SOVERSION)
+	ln -sf libcomb.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcomb.so
+	install -m 644 include/comb/*.h $(DESTDIR)$(PREFIX)/include/comb/
+	install -m 755 $(COMB) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 doc/comb.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' doc/comb.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/comb.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcomb.* $(DESTDIR)$(PREFIX)/bin/comb \
+		$(DESTDIR)$(PREFIX)/share/man/man1/comb.1 $(DESTDIR)$(PREFIX)/lib/pkgconfig/comb.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/comb
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,8 @@
+/* comb/comb.h - eBPF in user space: the whole public API. */
+#ifndef COMB_H
+#define COMB_H
+#include "isa.h"
+#include "asm.h"
+#include "vm.h"
+#define COMB_VERSION "0.1.0"
+#endif

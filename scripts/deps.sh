@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian/Ubuntu packages comb needs, if missing.
+#
+# Usage: scripts/deps.sh [build|test|bench|fuzz|all]   (default: test)
+# As root it runs apt-get; otherwise it prints the exact command and stops.
+set -euo pipefail
+
+what=${1:-test}
+build=(make gcc libc6-dev)
+case "$what" in
+	build) need=("${build[@]}") ;;
+	test)  need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19) ;;
+	bench) need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19) ;;
+	fuzz)  need=("${build[@]}" clang-19 libclang-rt-19-dev) ;;
+	all)   need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19 libclang-rt-19-dev) ;;
+	*) echo "usage: scripts/deps.sh [build|test|bench|fuzz|all]" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "comb: not a Debian/Ubuntu system; make sure these are installed: ${need[*]}" >&2
+	exit 0
+fi
+
+missing=()
+for pkg in "${need[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[[ $status == *"install ok installed"* ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+	echo "comb: missing packages: ${missing[*]}" >&2
+	echo "comb: install them with:  sudo sh -c '$cmd'" >&2
+	exit 1
+fi
+echo "comb: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

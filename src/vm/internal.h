@@ -1,0 +1,80 @@
+/* src/vm/internal.h - what the VM's files share and nobody else sees.
+ *
+ * A loaded program keeps its original instructions, a decoded form (one
+ * handler kind and pre-processed operands per slot, see handlers.h) and, for
+ * each engine, the decoded form with the handler's address in place of the
+ * kind: that array is what the threaded interpreter walks. Slot i of every
+ * array is instruction i, so jump offsets carry over unchanged.
+ */
+#ifndef COMB_VM_INTERNAL_H
+#define COMB_VM_INTERNAL_H
+
+#include "comb/vm.h"
+#include "vm/handlers.h"
+
+/* One pre-decoded instruction slot. For an LDDW the second slot holds the
+ * 64-bit value in imm64. */
+struct dinsn {
+	union {
+		const void *op;   /* handler address (engine arrays) */
+		uint64_t kind;    /* enum comb_handler_kind (generic array) */
+		uint64_t imm64;   /* second slot of an LDDW */
+	};
+	uint8_t dst;
+	uint8_t src;
+	int16_t off;
+	int32_t imm;
+};
+
+enum engine_slot { ENGINE_SLOT_INTERP = 0, ENGINE_SLOT_CHECKED = 1, ENGINE_SLOT_COUNT };
+
+struct helper_entry {
+	comb_helper_fn fn;
+	char *name;
+};
+
+struct comb_vm {
+	void *user;
+	struct helper_entry *helpers; /* indexed by id */
+	uint32_t helper_capacity;
+};
+
+struct comb_prog {
+	struct comb_vm *vm;
+	char *name;
+	struct comb_insn *insns;
+	size_t count;
+	struct dinsn *code[ENGINE_SLOT_COUNT];
+	comb_helper_fn *helpers; /* snapshot of the VM's table at load, by id */
+	uint32_t helper_count;
+};
+
+struct comb_run_state {
+	const struct comb_prog *prog;
+	const struct comb_run_opts *opts;
+	struct comb_call_ctx call_ctx;
+	const uint64_t *regs;    /* the live register file (for r10) */
+	uint64_t stack_top;      /* one past the entry frame */
+	bool checked;
+};
+
+/* Decode validated instructions into kinds and operands (generic array). */
+int comb_decode(const struct comb_prog *prog, struct dinsn *out, char *err, size_t err_len);
+
+/* Each engine: with prog == NULL, returns its handler table in *table.
+ * Otherwise runs prog; returns 0 and r0, or a negative errno. */
+typedef int (*engine_fn)(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t *r0,
+			 const void *const **table);
+int comb_engine_interp(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t *r0,
+		       const void *const **table);
+int comb_engine_checked(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t *r0,
+			const void *const **table);
+
+/* Checked-engine memory rule, shared with comb_call_check_mem(). */
+bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, uint64_t size, bool write);
+
+/* Format an error for the run (if the caller asked for one). */
+void comb_run_fail(struct comb_run_state *rs, long insn, uint64_t addr, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

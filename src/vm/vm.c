@@ -1,0 +1,267 @@
+/* src/vm/vm.c - VMs, helper tables, program loading and the run entry point.
+ *
+ * Loading validates the encoding (isa/validate.c), snapshots the helper
+ * table (so registering helpers later never races with running programs),
+ * decodes once, and materialises one threaded-code array per engine. After
+ * that a program is immutable and runs may proceed from any number of threads.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vm/internal.h"
+
+#define COMB_MAX_HELPER_ID 65535u
+
+int comb_vm_new(const struct comb_vm_opts *opts, struct comb_vm **vm)
+{
+	if (!vm)
+		return -EINVAL;
+	if (opts && opts->sz < offsetof(struct comb_vm_opts, user) + sizeof(opts->user))
+		return -EINVAL;
+	struct comb_vm *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->user = opts ? opts->user : NULL;
+	*vm = v;
+	return 0;
+}
+
+void comb_vm_free(struct comb_vm *vm)
+{
+	if (!vm)
+		return;
+	for (uint32_t i = 0; i < vm->helper_capacity; i++)
+		free(vm->helpers[i].name);
+	free(vm->helpers);
+	free(vm);
+}
+
+int comb_vm_register_helper(struct comb_vm *vm, uint32_t id, const char *name, comb_helper_fn fn)
+{
+	if (!vm || !fn || id > COMB_MAX_HELPER_ID)
+		return -EINVAL;
+	if (id >= vm->helper_capacity) {
+		uint32_t cap = vm->helper_capacity ? vm->helper_capacity : 64;
+		while (cap <= id)
+			cap *= 2;
+		struct helper_entry *h = realloc(vm->helpers, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		memset(h + vm->helper_capacity, 0, (cap - vm->helper_capacity) * sizeof(*h));
+		vm->helpers = h;
+		vm->helper_capacity = cap;
+	}
+	char *copy = strdup(name ? name : "helper");
+	if (!copy)
+		return -ENOMEM;
+	free(vm->helpers[id].name);
+	vm->helpers[id] = (struct helper_entry){ fn, copy };
+	return 0;
+}
+
+const char *comb_vm_helper_name(const struct comb_vm *vm, uint32_t id)
+{
+	if (!vm || id >= vm->helper_capacity || !vm->helpers[id].fn)
+		return NULL;
+	return vm->helpers[id].name;
+}
+
+static const engine_fn engines[ENGINE_SLOT_COUNT] = {
+	[ENGINE_SLOT_INTERP] = comb_engine_interp,
+	[ENGINE_SLOT_CHECKED] = comb_engine_checked,
+};
+
+static int snapshot_helpers(struct comb_prog *p)
+{
+	const struct comb_vm *vm = p->vm;
+	p->helper_count = vm->helper_capacity;
+	p->helpers = calloc(p->helper_count ? p->helper_count : 1, sizeof(*p->helpers));
+	if (!p->helpers)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < vm->helper_capacity; i++)
+		p->helpers[i] = vm->helpers[i].fn;
+	return 0;
+}
+
+/* Give each engine its own copy of the decoded program with handler addresses. */
+static int materialise_engines(struct comb_prog *p, const struct dinsn *generic)
+{
+	for (int e = 0; e < ENGINE_SLOT_COUNT; e++) {
+		const void *const *table;
+		engines[e](NULL, NULL, NULL, &table);
+		p->code[e] = malloc(p->count * sizeof(struct dinsn));
+		if (!p->code[e])
+			return -ENOMEM;
+		for (size_t i = 0; i < p->count; i++) {
+			p->code[e][i] = generic[i];
+			p->code[e][i].op = table[generic[i].kind];
+			if (generic[i].kind == H_LDDW) {
+				p->code[e][i + 1] = generic[i + 1];
+				i++;
+			}
+		}
+	}
+	return 0;
+}
+
+int comb_prog_load(struct comb_vm *vm, const struct comb_insn *insns, size_t count,
+		   const struct comb_prog_opts *opts, struct comb_prog **prog, char *err, size_t err_len)
+{
+	if (err && err_len)
+		err[0] = '\0';
+	if (!vm || !prog || (!insns && count))
+		return -EINVAL;
+	int rc = comb_insns_validate(insns, count, err, err_len);
+	if (rc)
+		return rc;
+	struct comb_prog *p = calloc(1, sizeof(*p));
+	struct dinsn *generic = calloc(count, sizeof(*generic));
+	if (!p || !generic) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	p->vm = vm;
+	p->count = count;
+	p->name = strdup(opts && opts->sz >= offsetof(struct comb_prog_opts, name) + sizeof(char *) && opts->name
+				 ? opts->name : "prog");
+	p->insns = malloc(count * sizeof(*insns));
+	if (!p->name || !p->insns) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memcpy(p->insns, insns, count * sizeof(*insns));
+	rc = snapshot_helpers(p);
+	if (!rc)
+		rc = comb_decode(p, generic, err, err_len);
+	if (!rc)
+		rc = materialise_engines(p, generic);
+	if (rc)
+		goto fail;
+	free(generic);
+	*prog = p;
+	return 0;
+fail:
+	if (rc == -ENOMEM && err && err_len)
+		snprintf(err, err_len, "out of memory loading a program of %zu instructions", count);
+	free(generic);
+	comb_prog_free(p);
+	return rc;
+}
+
+void comb_prog_free(struct comb_prog *prog)
+{
+	if (!prog)
+		return;
+	for (int e = 0; e < ENGINE_SLOT_COUNT; e++)
+		free(prog->code[e]);
+	free(prog->helpers);
+	free(prog->insns);
+	free(prog->name);
+	free(prog);
+}
+
+size_t comb_prog_insn_count(const struct comb_prog *prog) { return prog ? prog->count : 0; }
+const struct comb_insn *comb_prog_insns(const struct comb_prog *prog) { return prog ? prog->insns : NULL; }
+const char *comb_prog_name(const struct comb_prog *prog) { return prog ? prog->name : NULL; }
+
+const char *comb_engine_name(enum comb_engine engine)
+{
+	switch (engine) {
+	case COMB_ENGINE_DEFAULT: return "default";
+	case COMB_ENGINE_INTERP: return "interp";
+	case COMB_ENGINE_CHECKED: return "checked";
+	}
+	return NULL;
+}
+
+int comb_engine_parse(const char *name, enum comb_engine *engine)
+{
+	if (!name || !engine)
+		return -EINVAL;
+	if (!strcmp(name, "interp"))
+		*engine = COMB_ENGINE_INTERP;
+	else if (!strcmp(name, "checked"))
+		*engine = COMB_ENGINE_CHECKED;
+	else if (!strcmp(name, "default"))
+		*engine = COMB_ENGINE_DEFAULT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void comb_run_fail(struct comb_run_state *rs, long insn, uint64_t addr, const char *fmt, ...)
+{
+	struct comb_run_error *e = rs->opts->error;
+	if (!e)
+		return;
+	e->insn = insn;
+	e->addr = addr;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, uint64_t size, bool write)
+{
+	uint64_t end = addr + size;
+	if (end < addr)
+		return false;
+	uint64_t frame_low = rs->regs[10] - COMB_STACK_SIZE;
+	if (addr >= frame_low && end <= rs->stack_top)
+		return true;
+	const struct comb_run_opts *o = rs->opts;
+	for (size_t i = 0; i < o->region_count; i++) {
+		const struct comb_region *r = &o->regions[i];
+		if (addr >= r->addr && end <= r->addr + r->size && end >= addr && (!write || r->writable))
+			return true;
+	}
+	return false;
+}
+
+int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_t size, bool write)
+{
+	if (!cc || !cc->run)
+		return -EINVAL;
+	if (!cc->run->checked)
+		return 0;
+	return comb_checked_mem_allowed(cc->run, (uint64_t)(uintptr_t)ptr, size, write) ? 0 : -EFAULT;
+}
+
+int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0)
+{
+	static const struct comb_run_opts defaults = { .sz = sizeof(defaults) };
+	if (!prog || !r0)
+		return -EINVAL;
+	struct comb_run_opts local;
+	if (!opts) {
+		opts = &defaults;
+	} else if (opts->sz < sizeof(*opts)) {
+		/* An older caller: copy what it has, zero the rest. */
+		if (opts->sz < offsetof(struct comb_run_opts, args))
+			return -EINVAL;
+		memset(&local, 0, sizeof(local));
+		memcpy(&local, opts, opts->sz);
+		opts = &local;
+	}
+	if (opts->region_count && !opts->regions)
+		return -EINVAL;
+	struct comb_run_state rs = {
+		.prog = prog,
+		.opts = opts,
+		.checked = opts->engine == COMB_ENGINE_CHECKED,
+	};
+	rs.call_ctx = (struct comb_call_ctx){
+		.vm = prog->vm, .prog = prog, .vm_user = prog->vm->user, .run_user = opts->user, .run = &rs,
+	};
+	switch (opts->engine) {
+	case COMB_ENGINE_DEFAULT:
+	case COMB_ENGINE_INTERP:
+		return comb_engine_interp(prog, &rs, r0, NULL);
+	case COMB_ENGINE_CHECKED:
+		return comb_engine_checked(prog, &rs, r0, NULL);
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,195 @@
+/* tools/comb/main.c - the comb command: dispatch and help.
+ *
+ * `comb CMD ARGS...` looks CMD up in one table that also holds each
+ * command's usage and help text, so `comb help`, `comb help CMD` and
+ * `comb CMD --help` all print from the same place. Subcommands live in
+ * cmd_*.c and return the exit status (0 ok, 1 error, 2 usage).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+	{ "asm", cmd_asm, "assemble conformance-syntax assembly into raw instructions",
+	  "comb asm IN.s [-o OUT.bin]",
+	  "Assemble IN.s (the BPF conformance suite's syntax: `mov32 %r0, 1`,\n"
+	  "`ldxb %r0, [%r1+2]`, `jeq %r1, 3, +2`, labels) into raw little-endian\n"
+	  "8-byte instruction slots. IN.s may be - for standard input.\n"
+	  "\n"
+	  "  -o, --output FILE  write the instructions to FILE (- is stdout)\n"
+	  "\n"
+	  "Without -o the bytes go to standard output, unless it is a terminal.\n" },
+	{ "disasm", cmd_disasm, "print the instructions of a program",
+	  "comb disasm FILE [--syntax llvm|conformance]",
+	  "Disassemble FILE: raw instructions (.bin) or assembly (.s, assembled first).\n"
+	  "\n"
+	  "  --syntax llvm         (default) llvm-objdump style: index, raw bytes, text:\n"
+	  "                             0:\tb7 01 00 00 01 00 00 00\tr1 = 0x1\n"
+	  "  --syntax conformance  plain assembler lines that `comb asm` turns back\n"
+	  "                        into the same bytes; jumps as +N/-N offsets\n" },
+	{ "run", cmd_run, "run a program and print r0",
+	  "comb run PROG [--mem HEX | --mem-file F] [--engine interp|checked] [--repeat N] [--json]",
+	  "Run PROG (.s assembly or .bin raw instructions) and print r0 in hex.\n"
+	  "r1 points to a private copy of the memory and r2 holds its length\n"
+	  "(both 0 without memory), as in the conformance suite.\n"
+	  "\n"
+	  "  --mem HEX         memory as hex bytes (\"00 01 ff\" or \"0001ff\")\n"
+	  "  --mem-file F      memory from the bytes of file F\n"
+	  "  --engine E        checked (default: every memory access is checked and\n"
+	  "                    a run is bounded) or interp (fast; trusts the program)\n"
+	  "  --repeat N        run N times (1..100000000); also print `ns_per_run: X`\n"
+	  "  --json            print one JSON object: r0, runs, ns_per_run, engine\n"
+	  "\n"
+	  "Helper 5 (ktime_get_ns) is available to programs.\n" },
+	{ "conformance", cmd_conformance, "run a directory of BPF conformance tests",
+	  "comb conformance DIR [--engine interp|checked] [--verbose]",
+	  "Run every *.data file in DIR (sorted by name). Prints `PASS name` or\n"
+	  "`FAIL name: why` per file and `N passed, N failed` last; exits 1 if\n"
+	  "any test failed.\n"
+	  "\n"
+	  "  --engine E   checked (default) or interp\n"
+	  "  --verbose    also print r0 of passing tests and the disassembly of\n"
+	  "               failing ones\n" },
+	{ "conformance-plugin", cmd_conformance_plugin,
+	  "act as a plugin of the original bpf_conformance runner",
+	  "comb conformance-plugin [MEM_HEX...] [--engine E] [options...]",
+	  "Read a program as hex bytes from standard input (one line), take the\n"
+	  "memory from the non-option arguments (hex bytes, one or several\n"
+	  "arguments), run it and print r0 in hex (no 0x prefix) on standard output.\n"
+	  "Other --options are accepted and ignored. Engine default: checked.\n" },
+	{ "help", NULL, "show help for comb or one command", "comb help [CMD]",
+	  "Without CMD list the commands; with CMD show its options.\n" },
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+const struct cli_command *cli_find_command(const char *name)
+{
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void cli_print_command_help(const struct cli_command *cmd, FILE *out)
+{
+	fprintf(out, "usage: %s\n\n%s - %s\n\n%s", cmd->usage, cmd->name, cmd->summary,
+		cmd->help);
+}
+
+int cli_help_for(const char *name)
+{
+	cli_print_command_help(cli_find_command(name), stdout);
+	return CLI_OK;
+}
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("comb: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_ERROR;
+}
+
+int cli_usage_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "comb: %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	const struct cli_command *cmd = cli_find_command(name);
+	fprintf(stderr, "\nusage: %s\nTry 'comb help %s' for more.\n", cmd ? cmd->usage : "comb",
+		name);
+	return CLI_USAGE;
+}
+
+int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*value = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != 0)
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*value = argv[++*i];
+	return 1;
+}
+
+int cli_parse_engine(const char *name, enum comb_engine *engine)
+{
+	if (strcmp(name, "interp") == 0)
+		*engine = COMB_ENGINE_INTERP;
+	else if (strcmp(name, "checked") == 0)
+		*engine = COMB_ENGINE_CHECKED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *cli_engine_name(enum comb_engine engine)
+{
+	return engine == COMB_ENGINE_INTERP ? "interp" : "checked";
+}
+
+static void print_overview(FILE *out)
+{
+	fprintf(out, "usage: comb COMMAND [ARGS...]\n\n"
+		     "comb %s - eBPF in user space.\n\nCommands:\n", COMB_VERSION);
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		fprintf(out, "  %-19s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'comb help COMMAND' or 'comb COMMAND --help' for details.\n"
+		     "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 1) {
+		print_overview(stdout);
+		return CLI_OK;
+	}
+	if (argc > 2)
+		return cli_usage_error("help", "too many arguments");
+	const struct cli_command *cmd = cli_find_command(argv[1]);
+	if (!cmd)
+		return cli_usage_error("help", "unknown command '%s'", argv[1]);
+	cli_print_command_help(cmd, stdout);
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_overview(stderr);
+		return CLI_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		return cmd_help(1, argv + 1);
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		printf("comb %s\n", COMB_VERSION);
+		return CLI_OK;
+	}
+	const struct cli_command *cmd = cli_find_command(name);
+	if (!cmd) {
+		fprintf(stderr, "comb: unknown command '%s'; run 'comb help' for the list\n", name);
+		return CLI_USAGE;
+	}
+	if (!cmd->run)
+		return cmd_help(argc - 1, argv + 1);
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return cli_help_for(cmd->name);
+	return cmd->run(argc - 1, argv + 1);
+}
