@@ -11,6 +11,7 @@
 # Everything is built under $(BUILD) (default build/).
 
 CC        ?= cc
+SHELL     := /bin/bash
 BUILD     ?= build
 PREFIX    ?= /usr/local
 CFLAGS    ?= -O2 -g
@@ -91,7 +92,8 @@ $(BUILD)/bench/%.bpf.o: bench/progs/%.bpf.c bench/progs/compute.h
 $(BUILD)/bench/%.bin: $(BUILD)/bench/%.bpf.o
 	$(LLVM_OBJCOPY) -O binary --only-section=xdp $< $@
 
-$(BUILD)/bench/comb-bench: $(wildcard bench/*.c) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+$(BUILD)/bench/comb-bench: $(wildcard bench/*.c) $(wildcard bench/*.h) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(wildcard bench/*.c) tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
 bench: deps
@@ -103,11 +105,23 @@ asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		test
 
-FUZZ_SRCS := $(wildcard fuzz/*.c)
-fuzz: $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+# libFuzzer targets: `make fuzz` builds each and runs it for FUZZ_SECONDS.
+FUZZ_SRCS    := $(wildcard fuzz/*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 30
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		mkdir -p $$f.corpus; \
+		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 $$f.corpus 2>&1 \
+			| grep -E 'stat::number_of_executed_units|ERROR|runtime error|Done' || true; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(HEADERS)
+	@scripts/deps.sh fuzz
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/comb \

@@ -26,11 +26,11 @@ run_suite() { # name command...
 		failed=$((failed + 1)); broken+=("$name"); return
 	fi
 	# Show failures and skips, keep passing noise out.
-	grep -E 'FAIL|fail|skipp|SKIP|error' "$log/$name.out" | grep -vE '[0-9]+ passed, [0-9]+ failed' | head -n 50
+	grep -E '^FAIL|^  |skipped|SKIP' "$log/$name.out" | head -n 50
 	echo "$counts"
 	local p f
-	p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"$counts")
-	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$counts")
+	p=$(grep -oE '[0-9]+ passed' <<<"$counts" | grep -oE '[0-9]+')
+	f=$(grep -oE '[0-9]+ failed' <<<"$counts" | grep -oE '[0-9]+')
 	passed=$((passed + p)); failed=$((failed + f))
 	if [[ $rc -ne 0 && $f -eq 0 ]]; then
 		echo "$name: exited $rc"; failed=$((failed + 1)); broken+=("$name")

@@ -15,7 +15,8 @@
  * twice, the second time with `r0 >>= 32` before the exit. comb runs it with
  * the interpreter and the checked interpreter; all three must agree. A
  * program the verifier rejects is a generator bug: a few are tolerated, more
- * than 5% fail the test.
+ * than 5% fail the test. A mismatch prints the seed, the program, the values
+ * and, for programs without calls, a minimised program that still differs.
  *
  * Usage: kernel-diff [-s SEED] [-n COUNT] [-i INDEX] [-v]   (a bare number is a
  * seed; -i replays one program, and -v prints it with its result)

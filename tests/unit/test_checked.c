@@ -257,29 +257,40 @@ TEST(checked_stack_bounds)
 	CHECK_EQ(run.error.insn, 2);
 }
 
+static uint64_t record_r1_helper(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+				 uint64_t r5, struct comb_call_ctx *cc)
+{
+	(void)r2, (void)r3, (void)r4, (void)r5;
+	*(uint64_t *)cc->run_user = r1;
+	return 0;
+}
+
 TEST(checked_fault_address_is_r10_relative)
 {
-	/* The reported address is where the access went: r10 - 513. */
+	/* A helper records this run's r10; the fault must report r10 - 513. */
 	struct comb_insn prog[] = {
-		/* 0 */ MOV64_REG(6, 10),
-		/* 1 */ LDX_MEM(COMB_SIZE_B, 0, 10, -513),
-		/* 2 */ EXIT(),
+		/* 0 */ MOV64_REG(1, 10),
+		/* 1 */ CALL_HELPER(5),
+		/* 2 */ LDX_MEM(COMB_SIZE_B, 0, 10, -513),
+		/* 3 */ EXIT(),
 	};
-	struct comb_insn r10_prog[] = { MOV64_REG(0, 10), EXIT() };
-	struct checked_run run = { 0 };
-	CHECK(run_checked(r10_prog, ARRAY_SIZE(r10_prog), &run));
-	CHECK_EQ(run.ret, 0);
-	/* Each run may place its stack anywhere, so only check the offset from a
-	 * stack address when the engine reuses the same place; otherwise just the
-	 * instruction. */
-	uint64_t r10 = run.r0;
-	CHECK(run_checked(prog, ARRAY_SIZE(prog), &run));
-	CHECK_EQ(run.ret, -EFAULT);
-	CHECK_EQ(run.error.insn, 1);
-	CHECK(run.error.addr != 0);
-	if (run.error.addr + 513 != r10)
-		fprintf(stderr, "  note: stack moved between runs (0x%" PRIx64 " vs r10 0x%" PRIx64
-			"); address not compared\n", run.error.addr, r10);
+	struct comb_vm *vm = NULL;
+	struct comb_prog *p = NULL;
+	uint64_t r10 = 0, r0 = 0;
+	struct comb_run_error error = { .insn = -1 };
+	CHECK_EQ(comb_vm_new(NULL, &vm), 0);
+	CHECK_EQ(comb_vm_register_helper(vm, 5, "record_r1", record_r1_helper), 0);
+	CHECK_EQ(comb_prog_load(vm, prog, ARRAY_SIZE(prog), NULL, &p, NULL, 0), 0);
+	struct comb_run_opts opts = {
+		.sz = sizeof(opts), .engine = COMB_ENGINE_CHECKED, .user = &r10, .error = &error,
+	};
+	int ret = comb_prog_run(p, &opts, &r0);
+	comb_prog_free(p);
+	comb_vm_free(vm);
+	CHECK_EQ(ret, -EFAULT);
+	CHECK(r10 != 0);
+	CHECK_EQ(error.insn, 2);
+	CHECK_EQ(error.addr, r10 - 513);
 }
 
 TEST(checked_fault_in_callee_names_callee_insn)

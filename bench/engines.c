@@ -1,0 +1,155 @@
+/* bench/engines.c - running a workload in comb and in the kernel.
+ *
+ * comb runs the raw "xdp" section (NAME.bin, extracted by llvm-objcopy) with
+ * the interpreter, r1 pointing at a struct xdp_md whose 32-bit data and
+ * data_end hold the packet's address (mapped below 4 GiB). The kernel runs
+ * the program loaded from NAME.bpf.o with BPF_PROG_TEST_RUN and reports its
+ * own average time per run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "comb/vm.h"
+#include "../tests/kernel/kernel_bpf.h"
+
+static int read_file(const char *path, void **data, size_t *size, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	long length;
+
+	if (!f) {
+		snprintf(err, err_len, "%s: %s (run `make bench` to build it)", path, strerror(errno));
+		return -errno;
+	}
+	fseek(f, 0, SEEK_END);
+	length = ftell(f);
+	rewind(f);
+	*data = malloc(length > 0 ? (size_t)length : 1);
+	if (!*data || length <= 0 || fread(*data, 1, (size_t)length, f) != (size_t)length) {
+		snprintf(err, err_len, "%s: cannot read (empty or I/O error)", path);
+		free(*data);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*size = (size_t)length;
+	return 0;
+}
+
+int comb_runner_open(struct comb_runner *runner, const char *bin_path, char *err, size_t err_len)
+{
+	struct comb_prog_opts opts = { .sz = sizeof(opts), .name = bin_path };
+	char message[256];
+	void *code = NULL;
+	size_t size = 0;
+	int ret;
+
+	memset(runner, 0, sizeof(*runner));
+	ret = read_file(bin_path, &code, &size, err, err_len);
+	if (ret < 0)
+		return ret;
+	if (size % sizeof(struct comb_insn)) {
+		snprintf(err, err_len, "%s: %zu bytes is not a whole number of instructions", bin_path,
+			 size);
+		free(code);
+		return -EINVAL;
+	}
+	ret = comb_vm_new(NULL, &runner->vm);
+	if (ret == 0)
+		ret = comb_prog_load(runner->vm, code, size / sizeof(struct comb_insn), &opts,
+				     &runner->prog, message, sizeof(message));
+	free(code);
+	if (ret < 0) {
+		snprintf(err, err_len, "%s: comb cannot load it: %s", bin_path,
+			 runner->vm ? message : strerror(-ret));
+		comb_runner_close(runner);
+	}
+	return ret;
+}
+
+void comb_runner_close(struct comb_runner *runner)
+{
+	comb_prog_free(runner->prog);
+	comb_vm_free(runner->vm);
+	runner->prog = NULL;
+	runner->vm = NULL;
+}
+
+int comb_runner_time(const struct comb_runner *runner, const struct bench_input *input,
+		     uint64_t iterations, double *ns_per_run, u32 *result)
+{
+	struct comb_run_opts opts = { .sz = sizeof(opts), .engine = COMB_ENGINE_INTERP,
+				      .args = { (uint64_t)(uintptr_t)input->ctx } };
+	uint64_t r0 = 0, start = bench_now_ns();
+
+	for (uint64_t i = 0; i < iterations; i++) {
+		int ret = comb_prog_run(runner->prog, &opts, &r0);
+		if (ret < 0)
+			return ret;
+	}
+	*ns_per_run = (double)(bench_now_ns() - start) / (double)iterations;
+	*result = (u32)r0;
+	return 0;
+}
+
+/* Does one checked run finish within budget instructions? */
+static int finishes_within(const struct comb_runner *runner, const struct bench_input *input,
+			   uint64_t budget)
+{
+	const struct comb_region regions[] = {
+		{ (uint64_t)(uintptr_t)input->ctx, sizeof(*input->ctx), false },
+		{ (uint64_t)(uintptr_t)input->packet, sizeof(*input->packet), false },
+	};
+	struct comb_run_opts opts = { .sz = sizeof(opts), .engine = COMB_ENGINE_CHECKED,
+				      .args = { (uint64_t)(uintptr_t)input->ctx },
+				      .regions = regions, .region_count = 2, .insn_budget = budget };
+	uint64_t r0;
+	int ret = comb_prog_run(runner->prog, &opts, &r0);
+
+	return ret == 0 ? 1 : ret == -E2BIG ? 0 : ret;
+}
+
+int comb_runner_count_insns(const struct comb_runner *runner, const struct bench_input *input,
+			    uint64_t *insns)
+{
+	uint64_t low = 1, high = 1u << 10;
+	int ret;
+
+	while ((ret = finishes_within(runner, input, high)) == 0) {
+		low = high + 1;
+		high *= 2;
+		if (high > (1ull << 34))
+			return -E2BIG;
+	}
+	if (ret < 0)
+		return ret;
+	while (low < high) { /* the smallest budget that suffices */
+		uint64_t mid = low + (high - low) / 2;
+		ret = finishes_within(runner, input, mid);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			high = mid;
+		else
+			low = mid + 1;
+	}
+	*insns = high;
+	return 0;
+}
+
+int kernel_time(int prog_fd, const struct bench_input *input, uint32_t repeat, double *ns_per_run,
+		u32 *result)
+{
+	uint32_t retval = 0, duration = 0;
+	int ret = kernel_bpf_test_run(prog_fd, input->packet, sizeof(*input->packet), repeat, &retval,
+				      &duration);
+
+	if (ret < 0)
+		return ret;
+	*ns_per_run = duration;
+	*result = retval;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* bench/stats.c - clock, median and geometric mean for comb-bench.
+ *
+ * Medians of per-round ratios are what the bench reports: the machines it
+ * runs on change speed from one second to the next, and a ratio taken within
+ * one round cancels most of that out.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double bench_median(const double *values, size_t count)
+{
+	double sorted[count ? count : 1];
+	double median;
+
+	if (count == 0)
+		return NAN;
+	memcpy(sorted, values, count * sizeof(*values));
+	qsort(sorted, count, sizeof(*sorted), compare_doubles);
+	median = count % 2 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2;
+	return median;
+}
+
+/* Geometric mean of the positive values (others are skipped). */
+double bench_geomean(const double *values, size_t count)
+{
+	double log_sum = 0;
+	size_t used = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (values[i] > 0) {
+			log_sum += log(values[i]);
+			used++;
+		}
+	}
+	return used ? exp(log_sum / (double)used) : NAN;
+}
