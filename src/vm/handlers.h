@@ -28,6 +28,16 @@
 	X(ATOMIC##W##_FETCH_ADD) X(ATOMIC##W##_FETCH_OR) X(ATOMIC##W##_FETCH_AND)                 \
 	X(ATOMIC##W##_FETCH_XOR) X(ATOMIC##W##_XCHG) X(ATOMIC##W##_CMPXCHG)
 
+/* Superinstructions (fast engine only, see fuse.c): "rA = rB; rA op= C"
+ * fused into the three-operand "rA = rB op C" (C in imm: a constant, or the
+ * index of a register in the _X forms). */
+#define COMB_FUSED_OPS(X, W) \
+	X(FUSED_ADD##W##_K) X(FUSED_ADD##W##_X) X(FUSED_SUB##W##_K) X(FUSED_SUB##W##_X)     \
+	X(FUSED_MUL##W##_K) X(FUSED_MUL##W##_X) X(FUSED_OR##W##_K) X(FUSED_OR##W##_X)       \
+	X(FUSED_AND##W##_K) X(FUSED_AND##W##_X) X(FUSED_XOR##W##_K) X(FUSED_XOR##W##_X)     \
+	X(FUSED_LSH##W##_K) X(FUSED_LSH##W##_X) X(FUSED_RSH##W##_K) X(FUSED_RSH##W##_X)     \
+	X(FUSED_ARSH##W##_K) X(FUSED_ARSH##W##_X)
+
 #define COMB_HANDLERS(X)                                                                     \
 	COMB_ALU_BINOPS(X, 64) COMB_ALU_BINOPS(X, 32)                                        \
 	X(MOVSX64_8) X(MOVSX64_16) X(MOVSX64_32) X(MOVSX32_8) X(MOVSX32_16)                  \
@@ -38,7 +48,8 @@
 	COMB_ATOMIC_OPS(X, 32) COMB_ATOMIC_OPS(X, 64)                                        \
 	X(LD_ABS_B) X(LD_ABS_H) X(LD_ABS_W) X(LD_IND_B) X(LD_IND_H) X(LD_IND_W)              \
 	X(JA) X(GOTOL) COMB_JMP_CONDS(X, 64) COMB_JMP_CONDS(X, 32)                           \
-	X(CALL_HELPER) X(CALL_LOCAL) X(CALLX) X(EXIT)
+	X(CALL_HELPER) X(CALL_LOCAL) X(CALLX) X(EXIT)                                        \
+	COMB_FUSED_OPS(X, 64) COMB_FUSED_OPS(X, 32)
 
 #define COMB_HANDLER_ENUM(name) H_##name,
 enum comb_handler_kind { COMB_HANDLERS(COMB_HANDLER_ENUM) H__COUNT };

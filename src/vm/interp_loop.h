@@ -69,6 +69,14 @@
 	h_##NAME##32_K : DST = (uint32_t)((uint32_t)DST OP IMM32); NEXT();         \
 	h_##NAME##32_X : DST = (uint32_t)((uint32_t)DST OP (uint32_t)SRC); NEXT();
 
+/* Fused "rA = rB; rA op= C" (see fuse.c): both slots done, skip two. */
+#define FUSED_BOTH(NAME, OP, MASK64, MASK32)                                       \
+	h_FUSED_##NAME##64_K : DST = SRC OP IMM64; d += 2; DISPATCH();             \
+	h_FUSED_##NAME##64_X : DST = SRC OP (R[d->imm] MASK64); d += 2; DISPATCH(); \
+	h_FUSED_##NAME##32_K : DST = (uint32_t)((uint32_t)SRC OP IMM32); d += 2; DISPATCH(); \
+	h_FUSED_##NAME##32_X :                                                     \
+		DST = (uint32_t)((uint32_t)SRC OP ((uint32_t)R[d->imm] MASK32)); d += 2; DISPATCH();
+
 #define JCOND(NAME, T64, T32, OP)                                                  \
 	h_##NAME##64_K : if ((T64)DST OP (T64)(int64_t)d->imm) JUMP(d->off); NEXT(); \
 	h_##NAME##64_X : if ((T64)DST OP (T64)SRC) JUMP(d->off); NEXT();           \
@@ -188,6 +196,19 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 	ALU_BOTH(OR, |)
 	ALU_BOTH(AND, &)
 	ALU_BOTH(XOR, ^)
+
+	FUSED_BOTH(ADD, +, , )
+	FUSED_BOTH(SUB, -, , )
+	FUSED_BOTH(MUL, *, , )
+	FUSED_BOTH(OR, |, , )
+	FUSED_BOTH(AND, &, , )
+	FUSED_BOTH(XOR, ^, , )
+	FUSED_BOTH(LSH, <<, & 63, & 31)
+	FUSED_BOTH(RSH, >>, & 63, & 31)
+	h_FUSED_ARSH64_K: DST = (uint64_t)((int64_t)SRC >> d->imm); d += 2; DISPATCH();
+	h_FUSED_ARSH64_X: DST = (uint64_t)((int64_t)SRC >> (R[d->imm] & 63)); d += 2; DISPATCH();
+	h_FUSED_ARSH32_K: DST = (uint32_t)((int32_t)SRC >> d->imm); d += 2; DISPATCH();
+	h_FUSED_ARSH32_X: DST = (uint32_t)((int32_t)SRC >> (R[d->imm] & 31)); d += 2; DISPATCH();
 
 	h_MOV64_K: DST = IMM64; NEXT();
 	h_MOV64_X: DST = SRC; NEXT();
@@ -366,6 +387,7 @@ misaligned_atomic:
 #undef IMM32
 #undef ALU_BOTH
 #undef JCOND
+#undef FUSED_BOTH
 #undef LOAD
 #undef STORE
 #undef ATOMIC_PROLOGUE

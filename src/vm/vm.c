@@ -88,21 +88,30 @@ static int snapshot_helpers(struct comb_prog *p)
 /* Give each engine its own copy of the decoded program with handler addresses. */
 static int materialise_engines(struct comb_prog *p, const struct dinsn *generic)
 {
+	struct dinsn *fused = malloc(p->count * sizeof(*fused));
+	if (!fused)
+		return -ENOMEM;
+	memcpy(fused, generic, p->count * sizeof(*fused));
+	comb_fuse(fused, p->count);
 	for (int e = 0; e < ENGINE_SLOT_COUNT; e++) {
+		const struct dinsn *src = e == ENGINE_SLOT_INTERP ? fused : generic;
 		const void *const *table;
 		engines[e](NULL, NULL, NULL, &table);
 		p->code[e] = malloc(p->count * sizeof(struct dinsn));
-		if (!p->code[e])
+		if (!p->code[e]) {
+			free(fused);
 			return -ENOMEM;
+		}
 		for (size_t i = 0; i < p->count; i++) {
-			p->code[e][i] = generic[i];
-			p->code[e][i].op = table[generic[i].kind];
-			if (generic[i].kind == H_LDDW) {
-				p->code[e][i + 1] = generic[i + 1];
+			p->code[e][i] = src[i];
+			p->code[e][i].op = table[src[i].kind];
+			if (src[i].kind == H_LDDW) {
+				p->code[e][i + 1] = src[i + 1];
 				i++;
 			}
 		}
 	}
+	free(fused);
 	return 0;
 }
 
