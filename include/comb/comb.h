@@ -4,5 +4,8 @@
 #include "isa.h"
 #include "asm.h"
 #include "vm.h"
+#include "map.h"
+#include "object.h"
+#include "testrun.h"
 #define COMB_VERSION "0.1.0"
 #endif

@@ -57,9 +57,18 @@ int comb_vm_register_helper(struct comb_vm *vm, uint32_t id, const char *name, c
 /* The name registered for id, or NULL. */
 const char *comb_vm_helper_name(const struct comb_vm *vm, uint32_t id);
 
+struct comb_map;
+
 struct comb_prog_opts {
 	size_t sz;        /* sizeof(struct comb_prog_opts) */
 	const char *name; /* used in messages; copied */
+	uint32_t prog_type; /* kernel BPF_PROG_TYPE_* number; 0 when unknown */
+	/* Maps the program refers to: LDDW with pseudo source MAP_FD or MAP_IDX
+	 * (imm = index here) loads maps[imm]; MAP_VALUE or MAP_IDX_VALUE loads
+	 * the address of the first value of an array map plus the second slot's
+	 * imm. The maps must outlive the program. */
+	struct comb_map *const *maps;
+	size_t map_count;
 };
 
 /* Validate and decode a program. err receives "insn N: ..." on failure.

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include "vm/internal.h"
+#include "comb/map.h"
 
 __attribute__((format(printf, 5, 6)))
 static int decode_fail(int rc, char *err, size_t err_len, size_t idx, const char *fmt, ...)
@@ -217,10 +218,6 @@ static int decode_one(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 		return decode_jmp(prog, idx, d, err, err_len);
 	case COMB_CLS_LD:
 		if (comb_insn_is_lddw(in)) {
-			if (in->src != COMB_PSEUDO_NONE)
-				return decode_fail(-EINVAL, err, err_len, idx,
-						   "lddw with pseudo source %u must be resolved by a loader "
-						   "(map or function reference in a raw program)", in->src);
 			d->kind = H_LDDW;
 			return 0;
 		}
@@ -247,6 +244,47 @@ static int decode_one(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 	}
 }
 
+/* The 64-bit value an LDDW loads, resolving map references. */
+static int lddw_value(const struct comb_prog *prog, size_t idx, uint64_t *value, char *err, size_t err_len)
+{
+	const struct comb_insn *in = &prog->insns[idx];
+	uint32_t lo = (uint32_t)in->imm, hi = (uint32_t)prog->insns[idx + 1].imm;
+	struct comb_map *map;
+
+	switch (in->src) {
+	case COMB_PSEUDO_NONE:
+		*value = lo | ((uint64_t)hi << 32);
+		return 0;
+	case COMB_PSEUDO_MAP_FD:
+	case COMB_PSEUDO_MAP_IDX:
+	case COMB_PSEUDO_MAP_VALUE:
+	case COMB_PSEUDO_MAP_IDX_VALUE:
+		if (lo >= prog->map_count)
+			return decode_fail(-EINVAL, err, err_len, idx,
+					   "lddw refers to map %u, but the program was given %zu map%s "
+					   "(load ELF objects with comb_object_load)", lo, prog->map_count,
+					   prog->map_count == 1 ? "" : "s");
+		map = prog->maps[lo];
+		if (in->src == COMB_PSEUDO_MAP_FD || in->src == COMB_PSEUDO_MAP_IDX) {
+			*value = (uint64_t)(uintptr_t)map;
+			return 0;
+		}
+		uint8_t *first = comb_map_array_value(map, 0);
+		struct comb_map_info info;
+		comb_map_get_info(map, &info);
+		if (!first || hi >= info.value_size)
+			return decode_fail(-EINVAL, err, err_len, idx,
+					   "lddw takes the address of value offset %u in map %s, which %s", hi,
+					   info.name, first ? "is past its value size" : "is not an array map");
+		*value = (uint64_t)(uintptr_t)(first + hi);
+		return 0;
+	default:
+		return decode_fail(-ENOTSUP, err, err_len, idx,
+				   "lddw with pseudo source %u (%s) is not supported yet", in->src,
+				   in->src == COMB_PSEUDO_FUNC ? "function address" : "kernel variable");
+	}
+}
+
 int comb_decode(const struct comb_prog *prog, struct dinsn *out, char *err, size_t err_len)
 {
 	for (size_t i = 0; i < prog->count; i++) {
@@ -254,9 +292,11 @@ int comb_decode(const struct comb_prog *prog, struct dinsn *out, char *err, size
 		if (rc)
 			return rc;
 		if (out[i].kind == H_LDDW) {
-			const struct comb_insn *in = &prog->insns[i];
-			out[i + 1] = (struct dinsn){ .imm64 = (uint32_t)in->imm |
-							       ((uint64_t)(uint32_t)prog->insns[i + 1].imm << 32) };
+			uint64_t value = 0;
+			rc = lddw_value(prog, i, &value, err, err_len);
+			if (rc)
+				return rc;
+			out[i + 1] = (struct dinsn){ .imm64 = value };
 			i++;
 		}
 	}

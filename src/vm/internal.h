@@ -47,6 +47,9 @@ struct comb_prog {
 	struct dinsn *code[ENGINE_SLOT_COUNT];
 	comb_helper_fn *helpers; /* snapshot of the VM's table at load, by id */
 	uint32_t helper_count;
+	uint32_t prog_type;
+	struct comb_map **maps;  /* LDDW map references resolve here */
+	size_t map_count;
 };
 
 struct comb_run_state {

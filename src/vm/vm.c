@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vm/internal.h"
+#include "helpers/helpers.h"
+#include "comb/map.h"
 
 #define COMB_MAX_HELPER_ID 65535u
 
@@ -24,6 +26,11 @@ int comb_vm_new(const struct comb_vm_opts *opts, struct comb_vm **vm)
 	if (!v)
 		return -ENOMEM;
 	v->user = opts ? opts->user : NULL;
+	int rc = comb_register_default_helpers(v);
+	if (rc) {
+		comb_vm_free(v);
+		return rc;
+	}
 	*vm = v;
 	return 0;
 }
@@ -115,6 +122,23 @@ static int materialise_engines(struct comb_prog *p, const struct dinsn *generic)
 	return 0;
 }
 
+static int copy_prog_opts(struct comb_prog *p, const struct comb_prog_opts *opts)
+{
+	if (!opts || opts->sz < offsetof(struct comb_prog_opts, map_count) + sizeof(opts->map_count))
+		return 0;
+	p->prog_type = opts->prog_type;
+	if (!opts->map_count)
+		return 0;
+	if (!opts->maps)
+		return -EINVAL;
+	p->maps = malloc(opts->map_count * sizeof(*p->maps));
+	if (!p->maps)
+		return -ENOMEM;
+	memcpy(p->maps, opts->maps, opts->map_count * sizeof(*p->maps));
+	p->map_count = opts->map_count;
+	return 0;
+}
+
 int comb_prog_load(struct comb_vm *vm, const struct comb_insn *insns, size_t count,
 		   const struct comb_prog_opts *opts, struct comb_prog **prog, char *err, size_t err_len)
 {
@@ -141,7 +165,9 @@ int comb_prog_load(struct comb_vm *vm, const struct comb_insn *insns, size_t cou
 		goto fail;
 	}
 	memcpy(p->insns, insns, count * sizeof(*insns));
-	rc = snapshot_helpers(p);
+	rc = copy_prog_opts(p, opts);
+	if (!rc)
+		rc = snapshot_helpers(p);
 	if (!rc)
 		rc = comb_decode(p, generic, err, err_len);
 	if (!rc)
@@ -166,6 +192,7 @@ void comb_prog_free(struct comb_prog *prog)
 	for (int e = 0; e < ENGINE_SLOT_COUNT; e++)
 		free(prog->code[e]);
 	free(prog->helpers);
+	free(prog->maps);
 	free(prog->insns);
 	free(prog->name);
 	free(prog);
@@ -224,7 +251,15 @@ bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, ui
 	const struct comb_run_opts *o = rs->opts;
 	for (size_t i = 0; i < o->region_count; i++) {
 		const struct comb_region *r = &o->regions[i];
-		if (addr >= r->addr && end <= r->addr + r->size && end >= addr && (!write || r->writable))
+		if (addr >= r->addr && end <= r->addr + r->size && (!write || r->writable))
+			return true;
+	}
+	/* Map values the program can reach through its maps. */
+	const struct comb_prog *p = rs->prog;
+	for (size_t i = 0; i < p->map_count; i++) {
+		uint64_t base, size;
+		comb_map_storage(p->maps[i], &base, &size);
+		if (addr >= base && end <= base + size)
 			return true;
 	}
 	return false;
