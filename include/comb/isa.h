@@ -70,6 +70,11 @@ enum {
 	COMB_PSEUDO_BTF_ID = 3, COMB_PSEUDO_FUNC = 4, COMB_PSEUDO_MAP_IDX = 5,
 	COMB_PSEUDO_MAP_IDX_VALUE = 6,
 };
+/* The helper id libbpf (and comb's loader) writes into an instruction whose
+ * CO-RE relocation could not be resolved: the program still loads, and fails
+ * only if that instruction runs. */
+#define COMB_CORE_POISON_HELPER 0xbad2310
+
 /* Pseudo source registers of CALL (src field). */
 enum { COMB_CALL_HELPER = 0, COMB_CALL_LOCAL = 1, COMB_CALL_KFUNC = 2 };
 

@@ -159,6 +159,10 @@ static int decode_jmp(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 		if (in->src == COMB_CALL_KFUNC)
 			return decode_fail(-ENOTSUP, err, err_len, idx,
 					   "kfunc call (BTF id %d) is not supported by this VM", in->imm);
+		if (in->imm == COMB_CORE_POISON_HELPER) {
+			d->kind = H_POISONED;
+			return 0;
+		}
 		if (in->imm < 0 || (uint32_t)in->imm >= prog->helper_count || !prog->helpers[in->imm])
 			return decode_fail(-ENOENT, err, err_len, idx,
 					   "call to helper %d, which this VM does not provide "

@@ -347,6 +347,12 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 		d = frames[depth].ret;
 		DISPATCH();
 
+	h_POISONED:
+		comb_run_fail(rs, d - base, 0,
+			      "this instruction's CO-RE relocation could not be resolved against the target "
+			      "BTF, so it must not run (the field or type is missing there)");
+		return -EINVAL;
+
 packet_out_of_bounds:
 	*r0 = 0;
 	return 0;

@@ -114,3 +114,32 @@ TEST(interp_jump_into_second_slot_of_fused_pair)
 	CHECK_EQ(fast, 15);
 	CHECK_EQ(safe, 15);
 }
+
+TEST(interp_core_poisoned_insn_fails_only_when_run)
+{
+	struct comb_vm *vm;
+	struct comb_prog *prog;
+	char err[256];
+	/* r1 == 0 skips the poisoned instruction (a dead branch); r1 == 1 runs it. */
+	struct comb_insn insns[] = {
+		MOV64_IMM(0, 7),
+		JMP_IMM(COMB_JMP_JEQ, 1, 0, 1),
+		CALL_HELPER(COMB_CORE_POISON_HELPER),
+		EXIT(),
+	};
+	CHECK_EQ(comb_vm_new(NULL, &vm), 0);
+	CHECK_EQ(comb_prog_load(vm, insns, ARRAY_SIZE(insns), NULL, &prog, err, sizeof(err)), 0);
+	for (int engine = COMB_ENGINE_INTERP; engine <= COMB_ENGINE_CHECKED; engine++) {
+		struct comb_run_error run_err;
+		struct comb_run_opts opts = { .sz = sizeof(opts), .engine = engine, .error = &run_err };
+		uint64_t r0 = 0;
+		CHECK_EQ(comb_prog_run(prog, &opts, &r0), 0);
+		CHECK_EQ(r0, 7);
+		opts.args[0] = 1;
+		CHECK_EQ(comb_prog_run(prog, &opts, &r0), -EINVAL);
+		CHECK_EQ(run_err.insn, 2);
+		CHECK(strstr(run_err.message, "CO-RE") != NULL);
+	}
+	comb_prog_free(prog);
+	comb_vm_free(vm);
+}
