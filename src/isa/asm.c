@@ -492,22 +492,31 @@ static int jmp_op_from_name(const char *base)
 
 /* ---- instruction parsers ----------------------------------------------- */
 
-static int asm_alu(struct assembler *as, struct cursor *c, unsigned op, bool is32, int16_t off)
+/* "%rD, %rS" or "%rD, IMM": fills dst and src or imm, and sets the X bit for a register. */
+static int parse_dst_and_operand(struct assembler *as, struct cursor *c, struct comb_insn *in)
 {
-	struct comb_insn in = { .code = (uint8_t)((is32 ? COMB_CLS_ALU : COMB_CLS_ALU64) | op), .off = off };
 	uint8_t dst = 0, src = 0;
 	int rc = parse_register(as, c, &dst);
 	if (!rc)
 		rc = expect_comma(as, c);
 	if (!rc)
-		rc = parse_reg_or_imm(as, c, &src, &in.imm);
+		rc = parse_reg_or_imm(as, c, &src, &in->imm);
 	if (rc < 0)
 		return rc;
-	in.dst = dst;
+	in->dst = dst;
 	if (rc == 1) {
-		in.code |= COMB_SRC_X;
-		in.src = src;
+		in->code |= COMB_SRC_X;
+		in->src = src;
 	}
+	return 0;
+}
+
+static int asm_alu(struct assembler *as, struct cursor *c, unsigned op, bool is32, int16_t off)
+{
+	struct comb_insn in = { .code = (uint8_t)((is32 ? COMB_CLS_ALU : COMB_CLS_ALU64) | op), .off = off };
+	int rc = parse_dst_and_operand(as, c, &in);
+	if (rc)
+		return rc;
 	return emit(as, c, &in, 1);
 }
 
@@ -567,21 +576,10 @@ static int asm_byteswap(struct assembler *as, struct cursor *c, const char *widt
 static int asm_cond_jump(struct assembler *as, struct cursor *c, unsigned op, bool is32)
 {
 	struct comb_insn in = { .code = (uint8_t)((is32 ? COMB_CLS_JMP32 : COMB_CLS_JMP) | op) };
-	uint8_t dst = 0, src = 0;
 	int32_t target = 0;
-	int rc = parse_register(as, c, &dst);
+	int rc = parse_dst_and_operand(as, c, &in);
 	if (!rc)
 		rc = expect_comma(as, c);
-	if (!rc)
-		rc = parse_reg_or_imm(as, c, &src, &in.imm);
-	if (rc < 0)
-		return rc;
-	in.dst = dst;
-	if (rc == 1) {
-		in.code |= COMB_SRC_X;
-		in.src = src;
-	}
-	rc = expect_comma(as, c);
 	if (!rc)
 		rc = parse_target(as, c, FIX_OFF, &target);
 	if (rc)
