@@ -38,6 +38,16 @@
 	X(FUSED_LSH##W##_K) X(FUSED_LSH##W##_X) X(FUSED_RSH##W##_K) X(FUSED_RSH##W##_X)     \
 	X(FUSED_ARSH##W##_K) X(FUSED_ARSH##W##_X)
 
+/* "if cond goto A; goto B" (a loop's exit test followed by its back edge):
+ * one handler takes either branch; B's offset is read from the second slot. */
+#define COMB_JMP_CONDS_THEN_JA(X, W) \
+	X(JEQ##W##_K_JA) X(JEQ##W##_X_JA) X(JNE##W##_K_JA) X(JNE##W##_X_JA)             \
+	X(JGT##W##_K_JA) X(JGT##W##_X_JA) X(JGE##W##_K_JA) X(JGE##W##_X_JA)             \
+	X(JLT##W##_K_JA) X(JLT##W##_X_JA) X(JLE##W##_K_JA) X(JLE##W##_X_JA)             \
+	X(JSGT##W##_K_JA) X(JSGT##W##_X_JA) X(JSGE##W##_K_JA) X(JSGE##W##_X_JA)         \
+	X(JSLT##W##_K_JA) X(JSLT##W##_X_JA) X(JSLE##W##_K_JA) X(JSLE##W##_X_JA)         \
+	X(JSET##W##_K_JA) X(JSET##W##_X_JA)
+
 #define COMB_HANDLERS(X)                                                                     \
 	COMB_ALU_BINOPS(X, 64) COMB_ALU_BINOPS(X, 32)                                        \
 	X(MOVSX64_8) X(MOVSX64_16) X(MOVSX64_32) X(MOVSX32_8) X(MOVSX32_16)                  \
@@ -49,7 +59,9 @@
 	X(LD_ABS_B) X(LD_ABS_H) X(LD_ABS_W) X(LD_IND_B) X(LD_IND_H) X(LD_IND_W)              \
 	X(JA) X(GOTOL) COMB_JMP_CONDS(X, 64) COMB_JMP_CONDS(X, 32)                           \
 	X(CALL_HELPER) X(CALL_LOCAL) X(CALLX) X(EXIT) X(POISONED)                           \
-	COMB_FUSED_OPS(X, 64) COMB_FUSED_OPS(X, 32)
+	COMB_FUSED_OPS(X, 64) COMB_FUSED_OPS(X, 32)                                          \
+	COMB_JMP_CONDS_THEN_JA(X, 64) COMB_JMP_CONDS_THEN_JA(X, 32)                          \
+	X(MOV64_X_PAIR) X(MOV32_X_PAIR)
 
 #define COMB_HANDLER_ENUM(name) H_##name,
 enum comb_handler_kind { COMB_HANDLERS(COMB_HANDLER_ENUM) H__COUNT };

@@ -64,8 +64,9 @@ struct comb_run_state {
 /* Decode validated instructions into kinds and operands (generic array). */
 int comb_decode(const struct comb_prog *prog, struct dinsn *out, char *err, size_t err_len);
 
-/* Rewrite "rA = rB; rA op= C" pairs into fused handlers (fast engine only). */
-void comb_fuse(struct dinsn *code, size_t count);
+/* Rewrite common instruction pairs of orig into superinstructions in code
+ * (a copy of orig; fast engine only, see fuse.c). */
+void comb_fuse(struct dinsn *code, const struct dinsn *orig, size_t count);
 
 /* Each engine: with prog == NULL, returns its handler table in *table.
  * Otherwise runs prog; returns 0 and r0, or a negative errno. */

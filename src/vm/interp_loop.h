@@ -77,11 +77,18 @@
 	h_FUSED_##NAME##32_X :                                                     \
 		DST = (uint32_t)((uint32_t)SRC OP ((uint32_t)R[d->imm] MASK32)); d += 2; DISPATCH();
 
+/* Each condition in four forms, plus the fused "then ja" variant of each
+ * (taken: this slot's offset; not taken: the JA in the next slot). */
+#define ELSE_JA() do { d += 2 + d[1].off; DISPATCH(); } while (0)
 #define JCOND(NAME, T64, T32, OP)                                                  \
 	h_##NAME##64_K : if ((T64)DST OP (T64)(int64_t)d->imm) JUMP(d->off); NEXT(); \
 	h_##NAME##64_X : if ((T64)DST OP (T64)SRC) JUMP(d->off); NEXT();           \
 	h_##NAME##32_K : if ((T32)DST OP (T32)d->imm) JUMP(d->off); NEXT();        \
-	h_##NAME##32_X : if ((T32)DST OP (T32)SRC) JUMP(d->off); NEXT();
+	h_##NAME##32_X : if ((T32)DST OP (T32)SRC) JUMP(d->off); NEXT();           \
+	h_##NAME##64_K_JA : if ((T64)DST OP (T64)(int64_t)d->imm) JUMP(d->off); ELSE_JA(); \
+	h_##NAME##64_X_JA : if ((T64)DST OP (T64)SRC) JUMP(d->off); ELSE_JA();     \
+	h_##NAME##32_K_JA : if ((T32)DST OP (T32)d->imm) JUMP(d->off); ELSE_JA();  \
+	h_##NAME##32_X_JA : if ((T32)DST OP (T32)SRC) JUMP(d->off); ELSE_JA();
 
 #define LOAD(NAME, T, EXT)                                                         \
 	h_##NAME : {                                                               \
@@ -209,6 +216,22 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 	h_FUSED_ARSH64_X: DST = (uint64_t)((int64_t)SRC >> (R[d->imm] & 63)); d += 2; DISPATCH();
 	h_FUSED_ARSH32_K: DST = (uint32_t)((int32_t)SRC >> d->imm); d += 2; DISPATCH();
 	h_FUSED_ARSH32_X: DST = (uint32_t)((int32_t)SRC >> (R[d->imm] & 31)); d += 2; DISPATCH();
+
+	/* Two register moves: the second's dst and src are in imm's low bytes. */
+	h_MOV64_X_PAIR: {
+		uint64_t first = SRC, second = R[(d->imm >> 8) & 0xff];
+		DST = first;
+		R[d->imm & 0xff] = second;
+		d += 2;
+		DISPATCH();
+	}
+	h_MOV32_X_PAIR: {
+		uint32_t first = (uint32_t)SRC, second = (uint32_t)R[(d->imm >> 8) & 0xff];
+		DST = first;
+		R[d->imm & 0xff] = second;
+		d += 2;
+		DISPATCH();
+	}
 
 	h_MOV64_K: DST = IMM64; NEXT();
 	h_MOV64_X: DST = SRC; NEXT();
@@ -393,6 +416,7 @@ misaligned_atomic:
 #undef IMM32
 #undef ALU_BOTH
 #undef JCOND
+#undef ELSE_JA
 #undef FUSED_BOTH
 #undef LOAD
 #undef STORE

@@ -99,7 +99,7 @@ static int materialise_engines(struct comb_prog *p, const struct dinsn *generic)
 	if (!fused)
 		return -ENOMEM;
 	memcpy(fused, generic, p->count * sizeof(*fused));
-	comb_fuse(fused, p->count);
+	comb_fuse(fused, generic, p->count);
 	for (int e = 0; e < ENGINE_SLOT_COUNT; e++) {
 		const struct dinsn *src = e == ENGINE_SLOT_INTERP ? fused : generic;
 		const void *const *table;

@@ -143,3 +143,62 @@ TEST(interp_core_poisoned_insn_fails_only_when_run)
 	comb_prog_free(prog);
 	comb_vm_free(vm);
 }
+
+TEST(interp_fused_move_pairs)
+{
+	uint64_t fast, safe;
+	/* The second move reads the first one's destination. */
+	struct comb_insn chain[] = { LDDW(1, 0xffffffff00000005ull), MOV64_IMM(3, 1), MOV32_REG(3, 1),
+				     MOV32_REG(4, 3), MOV64_REG(0, 4), EXIT() };
+	CHECK_EQ(run_both(chain, ARRAY_SIZE(chain), &fast, &safe), 0);
+	CHECK_EQ(fast, 5);
+	CHECK_EQ(safe, 5);
+	/* Both moves write the same register: the second wins. */
+	struct comb_insn twice[] = { MOV64_IMM(1, 1), MOV64_IMM(2, 2), MOV64_REG(3, 1), MOV64_REG(3, 2),
+				     MOV64_REG(0, 3), EXIT() };
+	CHECK_EQ(run_both(twice, ARRAY_SIZE(twice), &fast, &safe), 0);
+	CHECK_EQ(fast, 2);
+	/* A swap through a temporary leaves r1 as it was. */
+	struct comb_insn swap[] = { LDDW(1, 0x123456789ull), MOV64_REG(3, 1), MOV64_REG(1, 3),
+				    MOV64_REG(0, 1), EXIT() };
+	CHECK_EQ(run_both(swap, ARRAY_SIZE(swap), &fast, &safe), 0);
+	CHECK_EQ(fast, 0x123456789ull);
+}
+
+TEST(interp_fused_branch_then_ja_takes_both_ways)
+{
+	static const uint8_t conds[] = { COMB_JMP_JEQ, COMB_JMP_JNE, COMB_JMP_JGT, COMB_JMP_JGE,
+					 COMB_JMP_JLT, COMB_JMP_JLE, COMB_JMP_JSGT, COMB_JMP_JSGE,
+					 COMB_JMP_JSLT, COMB_JMP_JSLE, COMB_JMP_JSET };
+	static const uint64_t values[] = { 0, 1, 7, 0x80000000, 0xffffffff, 0xffffffff00000007ull, ~0ull };
+	for (size_t c = 0; c < ARRAY_SIZE(conds); c++) {
+		for (int shape = 0; shape < 4; shape++) {
+			for (size_t a = 0; a < ARRAY_SIZE(values); a++) {
+				for (size_t b = 0; b < ARRAY_SIZE(values); b++) {
+					bool is32 = shape & 1, reg = shape & 2;
+					int32_t k = (int32_t)values[b];
+					struct comb_insn prog[] = {
+						LDDW(1, values[a]),
+						LDDW(2, values[b]),
+						JA(0), /* replaced: the condition, taken -> r0 = 1 */
+						JA(2), /* not taken -> r0 = 2 */
+						MOV64_IMM(0, 1),
+						EXIT(),
+						MOV64_IMM(0, 2),
+						EXIT(),
+					};
+					if (is32)
+						prog[4] = reg ? (struct comb_insn)JMP32_REG(conds[c], 1, 2, 1)
+							      : (struct comb_insn)JMP32_IMM(conds[c], 1, k, 1);
+					else
+						prog[4] = reg ? (struct comb_insn)JMP_REG(conds[c], 1, 2, 1)
+							      : (struct comb_insn)JMP_IMM(conds[c], 1, k, 1);
+					uint64_t fast = 0, safe = 3;
+					CHECK_EQ(run_both(prog, ARRAY_SIZE(prog), &fast, &safe), 0);
+					CHECK_EQ(fast, safe);
+					CHECK(fast == 1 || fast == 2);
+				}
+			}
+		}
+	}
+}
