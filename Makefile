@@ -24,7 +24,7 @@ VERSION   := 0.1.0
 SOVERSION := 0
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -Iinclude -Isrc $(CFLAGS)
-LDLIBS    := -lm
+LDLIBS    := -lm -lbpf -lelf -lz
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 CLI_SRCS  := $(sort $(wildcard tools/comb/*.c))
@@ -65,7 +65,21 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB)
 $(BUILD)/kernel-diff: tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff
+# BPF C test programs (tests/progs/*.bpf.c), built by clang before the tests run.
+PROGS := $(patsubst tests/progs/%.bpf.c,$(BUILD)/progs/%.bpf.o,$(sort $(wildcard tests/progs/*.bpf.c)))
+$(BUILD)/progs/%.bpf.o: tests/progs/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -g -O2 -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+# Loader differential tests: tests/progs/run_*.bpf.o in the kernel and in comb.
+$(BUILD)/kernel-progs: tests/kernel/kernel_progs.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_progs.c $(STATIC_LIB) -lbpf $(LDLIBS)
+
+# comb's object reader against libbpf's on the real objects of this machine.
+$(BUILD)/object-compare: tests/kernel/object_compare.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/object_compare.c $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(PROGS)
 
 deps:
 	@scripts/deps.sh
@@ -75,7 +89,8 @@ test: deps
 	@BUILD=$(BUILD) CONFORMANCE_DIR=$(CONFORMANCE_DIR) tests/run.sh
 check: test
 
-demo: deps
+demo:
+	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory all
 	@examples/demo.sh $(COMB)
 
@@ -96,7 +111,8 @@ $(BUILD)/bench/comb-bench: $(wildcard bench/*.c) $(wildcard bench/*.h) bench/pro
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(wildcard bench/*.c) tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench
 	@$(BUILD)/bench/comb-bench --dir $(BUILD)/bench
 

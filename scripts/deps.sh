@@ -6,13 +6,16 @@
 set -euo pipefail
 
 what=${1:-test}
-build=(make gcc libc6-dev)
+build=(make gcc libc6-dev libbpf-dev libelf-dev zlib1g-dev)
+lib=(linux-libc-dev)
 case "$what" in
 	build) need=("${build[@]}") ;;
-	test)  need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19) ;;
-	bench) need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19) ;;
+	# Real third-party BPF objects the tests open: xdp-tools/libxdp1 (xdp-filter, xdpdump, the
+	# dispatcher) and libbpf-tools (CO-RE objects embedded in each tool); bpftool as a reference.
+	test)  need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 xdp-tools libxdp1 libbpf-tools bpftool) ;;
+	bench) need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 libbpf-tools) ;;
 	fuzz)  need=("${build[@]}" clang-19 libclang-rt-19-dev) ;;
-	all)   need=("${build[@]}" libbpf-dev libelf-dev zlib1g-dev clang-19 llvm-19 libclang-rt-19-dev) ;;
+	all)   need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 libclang-rt-19-dev xdp-tools libxdp1 libbpf-tools bpftool) ;;
 	*) echo "usage: scripts/deps.sh [build|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 

@@ -51,6 +51,8 @@ for script in tests/e2e/*.sh; do
 	run_suite "e2e-$(basename "$script" .sh)" env CONFORMANCE_DIR="$CONFORMANCE_DIR" "$script" "$BUILD"
 done
 run_suite kernel-diff "$BUILD/kernel-diff"
+run_suite kernel-progs "$BUILD/kernel-progs" "$BUILD/progs"
+run_suite object-compare "$BUILD/object-compare"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

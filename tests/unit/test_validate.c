@@ -254,10 +254,10 @@ TEST(validate_prog_load_unknown_helper_is_enoent)
 {
 	struct comb_vm *vm = vm_with_helper_1();
 	CHECK(vm != NULL);
-	struct comb_insn prog[] = { R0_ZERO, CALL_HELPER(2), EXIT() };
+	struct comb_insn prog[] = { R0_ZERO, CALL_HELPER(9999), EXIT() };
 	struct comb_prog *p = NULL;
 	char err[256] = "";
-	/* the encoding is fine; only the VM lacks helper 2 */
+	/* the encoding is fine; only the VM lacks helper 9999 */
 	CHECK_EQ(comb_insns_validate(prog, ARRAY_SIZE(prog), err, sizeof(err)), 0);
 	CHECK_EQ(comb_prog_load(vm, prog, ARRAY_SIZE(prog), NULL, &p, err, sizeof(err)), -ENOENT);
 	CHECK(mentions_insn(err, 1));

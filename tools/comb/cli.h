@@ -31,6 +31,9 @@ int cmd_disasm(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_conformance(int argc, char **argv);
 int cmd_conformance_plugin(int argc, char **argv);
+int cmd_btf(int argc, char **argv);
+int cmd_prog(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 /* main.c: look a command up by name (NULL if unknown) and print its help. */
 const struct cli_command *cli_find_command(const char *name);
@@ -72,6 +75,9 @@ struct cli_program {
 /* Read and decode (assemble, or split raw bytes) the program in path.
  * Prints `comb: PATH: ...` on failure and returns -errno. */
 int cli_load_program_file(const char *path, struct cli_program *prog);
+/* Same for a file already read into buf (ELF objects are an error here). */
+int cli_program_from_buffer(const char *path, const struct cli_buffer *buf,
+			    struct cli_program *prog);
 /* Assemble text; on failure prints `comb: WHERE: line L, column C: ...`. */
 int cli_assemble(const char *where, const char *source, struct cli_program *prog);
 /* Split raw little-endian instruction bytes into slots; on failure (empty,
@@ -85,6 +91,33 @@ void cli_insn_from_bytes(const uint8_t in[8], struct comb_insn *insn);
 /* Encode one slot from the u64 form used by `-- raw` (opcode in the low byte). */
 void cli_insn_from_u64(uint64_t word, struct comb_insn *insn);
 
+/* progfile.c: ELF objects. A cli_object holds an opened object and, once
+ * loaded, the VM its programs live in. */
+struct cli_object {
+	struct comb_object *obj;
+	struct comb_vm *vm; /* NULL unless loaded */
+};
+/* Open the object read from path into buf; with load, also create a VM with
+ * libcomb's helpers and load the object into it. Prints `comb: PATH: ...`
+ * on failure and returns -errno. */
+int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
+		    struct cli_object *o);
+void cli_object_close(struct cli_object *o);
+/* The program called name, or (name NULL) the only program; an unknown name
+ * or several programs without a name is an error listing the programs. */
+int cli_pick_object_prog(const char *path, const struct comb_object *obj, const char *name,
+			 size_t *index);
+/* `comb prog|map list FILE [--json]` ("show" is accepted for list). */
+struct cli_list_args {
+	const char *path;
+	bool json;
+};
+int cli_parse_list_args(const char *cmd, int argc, char **argv, struct cli_list_args *a);
+/* Read path and open it (not loaded); CLI_OK or CLI_ERROR (printed). */
+int cli_open_listed_object(const char *path, struct cli_object *o);
+/* Print text as a JSON string literal (quotes and escapes included). */
+void cli_print_json_string(FILE *out, const char *text);
+
 /* hexmem.c: parse "00 01 ff", "0001ff" or "0x00 0x01" into bytes.
  * Returns 0, or -EINVAL with a message in err ("bad hex digit 'g' at
  * character 3"). *bytes is malloc'd (NULL when empty). */
@@ -93,7 +126,6 @@ int cli_parse_hex(const char *text, uint8_t **bytes, size_t *len, char *err, siz
 int cli_parse_count(const char *text, uint64_t min, uint64_t max, uint64_t *value);
 
 /* helpers.c: the helpers the CLI offers programs until libcomb has its own. */
-int cli_register_helpers(struct comb_vm *vm);
 
 /* runner.c: run a loaded program once on a private copy of mem. */
 struct cli_run_request {

@@ -1,9 +1,15 @@
-/* tools/comb/cmd_disasm.c - `comb disasm FILE [--syntax llvm|conformance]`.
+/* tools/comb/cmd_disasm.c - `comb disasm FILE [--prog NAME] [--syntax llvm|conformance]`.
  *
  * llvm syntax mimics `llvm-objdump -d`: the slot index right-aligned in 8
  * columns and a colon, a tab, the raw bytes (16 for an LDDW), a tab, the
  * text. Conformance syntax prints only the text, one assembler line per
  * instruction, which `comb asm` turns back into the same bytes.
+ *
+ * An ELF object is loaded first, so what is shown is what runs: each
+ * program's relocated instructions (entry function, then the subprograms it
+ * calls), under a `<name>:` heading, with the BTF line_info source lines
+ * interleaved as `; ...` comments before the instructions they cover, like
+ * `llvm-objdump -S` and `bpftool prog dump xlated linum`.
  */
 #include <string.h>
 
@@ -33,11 +39,33 @@ static void print_llvm_line(const struct cli_program *prog, size_t idx, int slot
 	printf("\t%s\n", text);
 }
 
-static int print_program(const char *path, const struct cli_program *prog,
-			 enum comb_syntax syntax)
+/* "; file.c:42: text", without the trailing ": " when the object's BTF
+ * has no source text (objects built from preprocessed sources). */
+static void print_source_line(const char *line)
 {
-	char text[256];
+	size_t len = strlen(line);
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len && line[len - 1] == ':')
+		len--;
+	printf("; %.*s\n", (int)len, line);
+}
+
+/* Source line of insn idx of an object's program, NULL for raw programs. */
+typedef const char *(*line_fn)(const void *source, size_t idx);
+
+static int print_program(const char *path, const struct cli_program *prog,
+			 enum comb_syntax syntax, line_fn line_of, const void *source)
+{
+	char text[256], last_line[1024] = "";
 	for (size_t idx = 0; idx < prog->count;) {
+		/* The line may live in a buffer the next call reuses: keep a copy
+		 * so that a line repeated by consecutive records prints once. */
+		const char *line = line_of ? line_of(source, idx) : NULL;
+		if (line && strncmp(line, last_line, sizeof(last_line) - 1) != 0) {
+			snprintf(last_line, sizeof(last_line), "%s", line);
+			print_source_line(last_line);
+		}
 		int slots = comb_disasm_insn(prog->insns, prog->count, idx, syntax, text,
 					     sizeof(text));
 		if (slots < 1 || (size_t)slots > prog->count - idx) {
@@ -54,9 +82,82 @@ static int print_program(const char *path, const struct cli_program *prog,
 	return fflush(stdout) ? cli_error("disasm: cannot write to standard output") : CLI_OK;
 }
 
+struct object_prog_ref {
+	const struct comb_object *obj;
+	size_t index;
+};
+
+static const char *object_line(const void *source, size_t idx)
+{
+	const struct object_prog_ref *ref = source;
+	return comb_object_prog_line(ref->obj, ref->index, idx);
+}
+
+static int print_object_prog(const char *path, const struct comb_object *obj, size_t index,
+			     enum comb_syntax syntax)
+{
+	struct comb_object_prog_info info;
+	const struct comb_prog *loaded = comb_object_prog(obj, index);
+	if (comb_object_prog_info(obj, index, &info) || !loaded)
+		return cli_error("%s: program %zu was not loaded", path, index);
+	/* The instructions belong to the program: borrow them, do not free. */
+	struct cli_program view = { .insns = (struct comb_insn *)comb_prog_insns(loaded),
+				    .count = comb_prog_insn_count(loaded) };
+	struct object_prog_ref ref = { .obj = obj, .index = index };
+	char where[512];
+	snprintf(where, sizeof(where), "%s: program %s", path, info.name);
+	if (syntax == COMB_SYNTAX_LLVM)
+		printf("%s<%s>: section %s\n", index ? "\n" : "", info.name, info.section);
+	else
+		printf("%s; %s: section %s\n", index ? "\n" : "", info.name, info.section);
+	return print_program(where, &view, syntax, object_line, &ref);
+}
+
+static int disasm_object(const char *path, const struct cli_buffer *buf, const char *prog_name,
+			 enum comb_syntax syntax)
+{
+	struct cli_object o;
+	if (cli_open_object(path, buf, true, &o))
+		return CLI_ERROR;
+	int status = CLI_OK;
+	size_t index;
+	if (prog_name) {
+		status = cli_pick_object_prog(path, o.obj, prog_name, &index) ? CLI_ERROR :
+			 print_object_prog(path, o.obj, index, syntax);
+	} else {
+		size_t count = comb_object_prog_count(o.obj);
+		if (count == 0)
+			status = cli_error("%s: the object has no programs", path);
+		for (size_t i = 0; i < count && status == CLI_OK; i++)
+			status = print_object_prog(path, o.obj, i, syntax);
+	}
+	cli_object_close(&o);
+	return status;
+}
+
+static int disasm_file(const char *input, const char *prog_name, enum comb_syntax syntax)
+{
+	struct cli_buffer buf;
+	if (cli_read_file(input, &buf))
+		return CLI_ERROR;
+	int status = CLI_ERROR;
+	struct cli_program prog;
+	if (cli_detect_format(input, &buf) == CLI_PROG_ELF) {
+		status = disasm_object(input, &buf, prog_name, syntax);
+	} else if (prog_name) {
+		status = cli_error("%s: --prog selects a program of an ELF object; this is a single "
+				   "program", input);
+	} else if (cli_program_from_buffer(input, &buf, &prog) == 0) {
+		status = print_program(input, &prog, syntax, NULL, NULL);
+		cli_program_free(&prog);
+	}
+	cli_buffer_free(&buf);
+	return status;
+}
+
 int cmd_disasm(int argc, char **argv)
 {
-	const char *input = NULL;
+	const char *input = NULL, *prog_name = NULL;
 	enum comb_syntax syntax = COMB_SYNTAX_LLVM;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--syntax") == 0 || strncmp(argv[i], "--syntax=", 9) == 0) {
@@ -69,6 +170,13 @@ int cmd_disasm(int argc, char **argv)
 				return cli_usage_error("disasm",
 						       "unknown syntax '%s' (use llvm or conformance)",
 						       value);
+		} else if (strcmp(argv[i], "--prog") == 0 || strncmp(argv[i], "--prog=", 7) == 0) {
+			if (argv[i][6] == '=')
+				prog_name = argv[i] + 7;
+			else if (++i < argc)
+				prog_name = argv[i];
+			else
+				return cli_usage_error("disasm", "--prog needs a program name");
 		} else if (argv[i][0] == '-' && argv[i][1] != 0) {
 			return cli_usage_error("disasm", "unknown option '%s'", argv[i]);
 		} else if (input) {
@@ -79,10 +187,5 @@ int cmd_disasm(int argc, char **argv)
 	}
 	if (!input)
 		return cli_usage_error("disasm", "missing the input file");
-	struct cli_program prog;
-	if (cli_load_program_file(input, &prog))
-		return CLI_ERROR;
-	int status = print_program(input, &prog, syntax);
-	cli_program_free(&prog);
-	return status;
+	return disasm_file(input, prog_name, syntax);
 }

@@ -1,9 +1,15 @@
-/* tools/comb/cmd_run.c - `comb run PROG [--mem HEX | --mem-file F] ...`.
+/* tools/comb/cmd_run.c - `comb run PROG [--prog NAME] [--mem HEX | --mem-file F] ...`.
  *
- * Loads PROG (assembly or raw; ELF objects wait for the loader), runs it on
- * a private copy of the memory with the chosen engine and prints r0 in hex.
- * The checked engine is the default because nothing verifies the program
- * yet. --repeat N times N runs; --json prints one object for scripts.
+ * PROG is assembly, raw instructions or an ELF object. Assembly and raw
+ * programs run on a private copy of the memory (r1 = its address, r2 = its
+ * length). An object is opened and loaded into a VM with libcomb's helpers
+ * (maps and global data created), one program is picked (--prog NAME, or
+ * the only one), and then, for packet program types (xdp, socket filter,
+ * sched_cls/act, cgroup_skb), the memory is the packet the context points
+ * to, exactly as BPF_PROG_TEST_RUN's data_in (comb_prog_test_run); other
+ * types get r1 = a copy of the memory, as raw programs do. The checked
+ * engine is the default because nothing verifies programs yet. --repeat N
+ * times N runs; --json prints one object for scripts, the same for both.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,9 +18,17 @@
 #include "cli.h"
 
 #define MAX_REPEAT 100000000ull
+#define PACKET_GROWTH 4096 /* room for bpf_xdp_adjust_tail() and friends */
+
+/* Kernel program type numbers (enum bpf_prog_type) of the packet types. */
+enum {
+	BPF_PROG_SOCKET_FILTER = 1, BPF_PROG_SCHED_CLS = 3, BPF_PROG_SCHED_ACT = 4,
+	BPF_PROG_XDP = 6, BPF_PROG_CGROUP_SKB = 8,
+};
 
 struct run_args {
 	const char *prog_path;
+	const char *prog_name; /* --prog, for objects */
 	const char *mem_hex;
 	const char *mem_file;
 	enum comb_engine engine;
@@ -44,6 +58,10 @@ static int parse_run_option(int argc, char **argv, int *i, struct run_args *a)
 			return cli_usage_error("run", "--repeat takes a count from 1 to %llu, not '%s'",
 					       MAX_REPEAT, m < 0 ? "" : value);
 		a->repeat_given = true;
+	} else if ((m = cli_option_value(argc, argv, i, "--prog", &value)) != 0) {
+		if (m < 0)
+			return cli_usage_error("run", "--prog needs a program name");
+		a->prog_name = value;
 	} else if (strcmp(argv[*i], "--json") == 0) {
 		a->json = true;
 	} else {
@@ -121,6 +139,93 @@ static int run_loaded(const struct run_args *a, const struct comb_prog *prog, co
 	return CLI_OK;
 }
 
+static bool is_packet_prog_type(uint32_t type)
+{
+	switch (type) {
+	case BPF_PROG_SOCKET_FILTER:
+	case BPF_PROG_SCHED_CLS:
+	case BPF_PROG_SCHED_ACT:
+	case BPF_PROG_XDP:
+	case BPF_PROG_CGROUP_SKB:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A packet program through comb_prog_test_run, as BPF_PROG_TEST_RUN would. */
+static int test_run_packet(const struct run_args *a, const char *prog_name,
+			   const struct comb_prog *prog, uint32_t prog_type, const uint8_t *mem,
+			   size_t mem_len)
+{
+	size_t out_cap = mem_len + PACKET_GROWTH;
+	uint8_t *out = malloc(out_cap);
+	if (!out)
+		return cli_error("%s: out of memory", a->prog_path);
+	struct comb_test_run_opts opts = {
+		.sz = sizeof(opts), .prog_type = prog_type, .engine = a->engine,
+		.data_in = mem, .data_size_in = mem_len, .data_out = out, .data_size_out = out_cap,
+		.repeat = (uint32_t)a->repeat,
+	};
+	opts.error.insn = -1;
+	int rc = comb_prog_test_run(prog, &opts);
+	free(out);
+	if (rc) {
+		struct cli_run_result res = { .error = opts.error, .status = rc };
+		char msg[400];
+		if (!res.error.message[0])
+			snprintf(res.error.message, sizeof(res.error.message), "test run failed: %s",
+				 strerror(-rc));
+		cli_format_run_error(&res, msg, sizeof(msg));
+		return cli_error("%s: program %s: %s", a->prog_path, prog_name, msg);
+	}
+	struct cli_run_result res = { .r0 = opts.retval, .ns_per_run = opts.duration_ns };
+	print_result(a, &res);
+	return CLI_OK;
+}
+
+static int run_object(const struct run_args *a, const struct cli_buffer *buf, const uint8_t *mem,
+		      size_t mem_len)
+{
+	struct cli_object o;
+	if (cli_open_object(a->prog_path, buf, true, &o))
+		return CLI_ERROR;
+	size_t index;
+	struct comb_object_prog_info info;
+	int status = CLI_ERROR;
+	if (cli_pick_object_prog(a->prog_path, o.obj, a->prog_name, &index) == 0 &&
+	    comb_object_prog_info(o.obj, index, &info) == 0) {
+		const struct comb_prog *prog = comb_object_prog(o.obj, index);
+		if (!prog)
+			cli_error("%s: program %s was not loaded", a->prog_path, info.name);
+		else if (is_packet_prog_type(info.prog_type))
+			status = test_run_packet(a, info.name, prog, info.prog_type, mem, mem_len);
+		else
+			status = run_loaded(a, prog, mem, mem_len);
+	}
+	cli_object_close(&o);
+	return status;
+}
+
+static int run_program_file(const struct run_args *a, const struct cli_buffer *buf,
+			    const uint8_t *mem, size_t mem_len)
+{
+	struct cli_program program;
+	struct comb_vm *vm = NULL;
+	struct comb_prog *prog = NULL;
+	int status = CLI_ERROR;
+	if (cli_program_from_buffer(a->prog_path, buf, &program) == 0) {
+		if (cli_load_vm_prog(a->prog_path, &program, &vm, &prog) == 0)
+			status = run_loaded(a, prog, mem, mem_len);
+		cli_program_free(&program);
+	}
+	if (prog)
+		comb_prog_free(prog);
+	if (vm)
+		comb_vm_free(vm);
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a;
@@ -131,19 +236,18 @@ int cmd_run(int argc, char **argv)
 	size_t mem_len;
 	if (load_memory(&a, &mem, &mem_len))
 		return CLI_ERROR;
-	struct cli_program program;
-	struct comb_vm *vm = NULL;
-	struct comb_prog *prog = NULL;
+	struct cli_buffer buf;
 	status = CLI_ERROR;
-	if (cli_load_program_file(a.prog_path, &program) == 0) {
-		if (cli_load_vm_prog(a.prog_path, &program, &vm, &prog) == 0)
-			status = run_loaded(&a, prog, mem, mem_len);
-		cli_program_free(&program);
+	if (cli_read_file(a.prog_path, &buf) == 0) {
+		if (cli_detect_format(a.prog_path, &buf) == CLI_PROG_ELF)
+			status = run_object(&a, &buf, mem, mem_len);
+		else if (a.prog_name)
+			status = cli_error("%s: --prog selects a program of an ELF object; this is a "
+					   "single program", a.prog_path);
+		else
+			status = run_program_file(&a, &buf, mem, mem_len);
+		cli_buffer_free(&buf);
 	}
-	if (prog)
-		comb_prog_free(prog);
-	if (vm)
-		comb_vm_free(vm);
 	free(mem);
 	return status;
 }

@@ -23,19 +23,32 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "Without -o the bytes go to standard output, unless it is a terminal.\n" },
 	{ "disasm", cmd_disasm, "print the instructions of a program",
-	  "comb disasm FILE [--syntax llvm|conformance]",
-	  "Disassemble FILE: raw instructions (.bin) or assembly (.s, assembled first).\n"
+	  "comb disasm FILE [--prog NAME] [--syntax llvm|conformance]",
+	  "Disassemble FILE: raw instructions (.bin), assembly (.s, assembled first)\n"
+	  "or an ELF object (.o). An object is loaded first and each program (or\n"
+	  "only --prog NAME) is shown as it runs: relocated, its subprograms\n"
+	  "appended, with the source lines from BTF line_info as `; ...` comments\n"
+	  "before the instructions they cover.\n"
 	  "\n"
+	  "  --prog NAME           only the object's program NAME (function or section)\n"
 	  "  --syntax llvm         (default) llvm-objdump style: index, raw bytes, text:\n"
 	  "                             0:\tb7 01 00 00 01 00 00 00\tr1 = 0x1\n"
 	  "  --syntax conformance  plain assembler lines that `comb asm` turns back\n"
 	  "                        into the same bytes; jumps as +N/-N offsets\n" },
 	{ "run", cmd_run, "run a program and print r0",
-	  "comb run PROG [--mem HEX | --mem-file F] [--engine interp|checked] [--repeat N] [--json]",
-	  "Run PROG (.s assembly or .bin raw instructions) and print r0 in hex.\n"
-	  "r1 points to a private copy of the memory and r2 holds its length\n"
-	  "(both 0 without memory), as in the conformance suite.\n"
+	  "comb run PROG [--prog NAME] [--mem HEX | --mem-file F] [--engine interp|checked] "
+	  "[--repeat N] [--json]",
+	  "Run PROG (.s assembly, .bin raw instructions or an ELF object) and print\n"
+	  "r0 in hex. For assembly and raw programs r1 points to a private copy of\n"
+	  "the memory and r2 holds its length (both 0 without memory), as in the\n"
+	  "conformance suite.\n"
 	  "\n"
+	  "An ELF object is loaded (maps and global data created, relocated) and\n"
+	  "one of its programs runs: --prog NAME, or the only one. For packet types\n"
+	  "(xdp, socket, tc, cgroup_skb) the memory is the packet, exactly as\n"
+	  "BPF_PROG_TEST_RUN's data_in; other types get r1 = a copy of the memory.\n"
+	  "\n"
+	  "  --prog NAME       the object's program (function or section name)\n"
 	  "  --mem HEX         memory as hex bytes (\"00 01 ff\" or \"0001ff\")\n"
 	  "  --mem-file F      memory from the bytes of file F\n"
 	  "  --engine E        checked (default: every memory access is checked and\n"
@@ -43,7 +56,7 @@ static const struct cli_command commands[] = {
 	  "  --repeat N        run N times (1..100000000); also print `ns_per_run: X`\n"
 	  "  --json            print one JSON object: r0, runs, ns_per_run, engine\n"
 	  "\n"
-	  "Helper 5 (ktime_get_ns) is available to programs.\n" },
+	  "comb's built-in helpers (maps, time, trace_printk) are available to programs.\n" },
 	{ "conformance", cmd_conformance, "run a directory of BPF conformance tests",
 	  "comb conformance DIR [--engine interp|checked] [--verbose]",
 	  "Run every *.data file in DIR (sorted by name). Prints `PASS name` or\n"
@@ -60,6 +73,34 @@ static const struct cli_command commands[] = {
 	  "memory from the non-option arguments (hex bytes, one or several\n"
 	  "arguments), run it and print r0 in hex (no 0x prefix) on standard output.\n"
 	  "Other --options are accepted and ignored. Engine default: checked.\n" },
+	{ "btf", cmd_btf, "print the BTF types of an object or of the kernel",
+	  "comb btf dump FILE [--format raw|c]",
+	  "Load the BTF of FILE (an ELF object's .BTF section, or raw BTF such as\n"
+	  "/sys/kernel/btf/vmlinux), validate it and print it.\n"
+	  "\n"
+	  "  --format raw  (default) one line per type, as `bpftool btf dump file F`\n"
+	  "  --format c    C declarations, as `bpftool btf dump file F format c`\n" },
+	{ "prog", cmd_prog, "list the programs of an ELF object",
+	  "comb prog list FILE.o [--json]",
+	  "Open FILE.o (clang -target bpf output) and print one line per program,\n"
+	  "in the order libbpf lists them:\n"
+	  "\n"
+	  "  INDEX: TYPE  name NAME  section SECTION  insns N\n"
+	  "\n"
+	  "N counts the entry function's instructions (subprograms not included).\n"
+	  "\n"
+	  "  --json  one JSON array: index, name, section, type, type_id,\n"
+	  "          expected_attach_type, insns\n" },
+	{ "map", cmd_map, "list the maps of an ELF object",
+	  "comb map list FILE.o [--json]",
+	  "Open FILE.o and print one line per map, global data included (.data,\n"
+	  ".rodata, .bss, .kconfig as single-entry arrays):\n"
+	  "\n"
+	  "  INDEX: TYPE  name NAME  key KB  value VB  max_entries N  flags 0xF\n"
+	  "\n"
+	  "  --json  one JSON array: index, name, type, type_id, key_size,\n"
+	  "          value_size, max_entries, flags, map_extra, pinning,\n"
+	  "          inner_map (-1 if none), global_data\n" },
 	{ "help", NULL, "show help for comb or one command", "comb help [CMD]",
 	  "Without CMD list the commands; with CMD show its options.\n" },
 };

@@ -2,10 +2,12 @@
  *
  * A program file is assembly text (.s), raw instructions (.bin: 8-byte
  * little-endian slots, as `llvm-objcopy -O binary` writes them) or an ELF
- * object (recognised by its magic; the loader arrives in a later version).
- * The content decides first (ELF magic), then the extension, then whether
- * the bytes look like text. Every failure is printed here as
- * `comb: FILE: ...` so callers only propagate the error code.
+ * object (recognised by its magic). The content decides first (ELF magic),
+ * then the extension, then whether the bytes look like text. Assembly and
+ * raw files become a cli_program; ELF objects go through libcomb's loader
+ * (cli_open_object), and commands pick one of their programs by name
+ * (cli_pick_object_prog). Every failure is printed here as `comb: FILE: ...`
+ * so callers only propagate the error code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -207,15 +209,13 @@ void cli_program_free(struct cli_program *prog)
 	prog->count = 0;
 }
 
-static int load_from_buffer(const char *path, const struct cli_buffer *buf,
+int cli_program_from_buffer(const char *path, const struct cli_buffer *buf,
 			    struct cli_program *prog)
 {
 	switch (cli_detect_format(path, buf)) {
 	case CLI_PROG_ELF:
-		cli_error("%s: ELF objects need the loader, which arrives in a later comb version; "
-			  "for now extract the code with `llvm-objcopy -O binary --only-section=SECTION "
-			  "%s prog.bin` and use prog.bin",
-			  path, path);
+		cli_error("%s: an ELF object, not a single program; open it with "
+			  "cli_open_object", path);
 		return -ENOTSUP;
 	case CLI_PROG_RAW:
 		return cli_program_from_bytes(path, buf->data, buf->len, prog);
@@ -237,7 +237,149 @@ int cli_load_program_file(const char *path, struct cli_program *prog)
 	int rc = cli_read_file(path, &buf);
 	if (rc)
 		return rc;
-	rc = load_from_buffer(path, &buf, prog);
+	rc = cli_program_from_buffer(path, &buf, prog);
 	cli_buffer_free(&buf);
 	return rc;
+}
+
+/* ---- ELF objects ---------------------------------------------------- */
+
+int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
+		    struct cli_object *o)
+{
+	char err[512] = "";
+	struct comb_object_open_opts opts = { .sz = sizeof(opts), .name = path };
+	*o = (struct cli_object){ 0 };
+	int rc = comb_object_open_mem(buf->data, buf->len, &opts, &o->obj, err, sizeof(err));
+	if (rc) {
+		/* The loader's messages start with the file name already. */
+		if (strncmp(err, path, strlen(path)) == 0)
+			cli_error("%s", err);
+		else
+			cli_error("%s: %s", path, err[0] ? err : strerror(-rc));
+		o->obj = NULL;
+		return rc;
+	}
+	if (!load)
+		return 0;
+	struct comb_vm_opts vm_opts = { .sz = sizeof(vm_opts) };
+	rc = comb_vm_new(&vm_opts, &o->vm);
+	if (rc) {
+		cli_error("%s: cannot create a VM: %s", path, strerror(-rc));
+		o->vm = NULL;
+	} else {
+		rc = comb_object_load(o->obj, o->vm, err, sizeof(err));
+		if (rc && strncmp(err, path, strlen(path)) == 0)
+			cli_error("%s", err);
+		else if (rc)
+			cli_error("%s: cannot load: %s", path, err[0] ? err : strerror(-rc));
+	}
+	if (rc)
+		cli_object_close(o);
+	return rc;
+}
+
+void cli_object_close(struct cli_object *o)
+{
+	/* The object's programs live in the VM: close the object first. */
+	if (o->obj)
+		comb_object_close(o->obj);
+	if (o->vm)
+		comb_vm_free(o->vm);
+	*o = (struct cli_object){ 0 };
+}
+
+static void list_prog_names(const struct comb_object *obj, char *out, size_t len)
+{
+	size_t used = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < comb_object_prog_count(obj) && used < len; i++) {
+		struct comb_object_prog_info info;
+		if (comb_object_prog_info(obj, i, &info) == 0)
+			used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
+						 info.name);
+	}
+}
+
+int cli_pick_object_prog(const char *path, const struct comb_object *obj, const char *name,
+			 size_t *index)
+{
+	char names[512];
+	size_t count = comb_object_prog_count(obj);
+	if (count == 0) {
+		cli_error("%s: the object has no programs", path);
+		return -ENOENT;
+	}
+	list_prog_names(obj, names, sizeof(names));
+	if (name) {
+		int found = comb_object_find_prog(obj, name);
+		if (found < 0) {
+			cli_error("%s: no program named '%s'; the object has: %s", path, name, names);
+			return -ENOENT;
+		}
+		*index = (size_t)found;
+		return 0;
+	}
+	if (count > 1) {
+		cli_error("%s: the object has %zu programs (%s); choose one with --prog NAME", path,
+			  count, names);
+		return -EINVAL;
+	}
+	*index = 0;
+	return 0;
+}
+
+/* Shared by `prog list` and `map list`: `list FILE [--json]`. */
+int cli_parse_list_args(const char *cmd, int argc, char **argv, struct cli_list_args *a)
+{
+	*a = (struct cli_list_args){ 0 };
+	if (argc < 2)
+		return cli_usage_error(cmd, "missing the action (list)");
+	if (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "show") != 0)
+		return cli_usage_error(cmd, "unknown action '%s' (use list)", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			a->json = true;
+		else if (argv[i][0] == '-' && argv[i][1] != 0)
+			return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+		else if (a->path)
+			return cli_usage_error(cmd, "more than one object ('%s' and '%s')", a->path,
+					       argv[i]);
+		else
+			a->path = argv[i];
+	}
+	if (!a->path)
+		return cli_usage_error(cmd, "missing the object file");
+	return CLI_OK;
+}
+
+/* Read path and open it as an ELF object (not loaded). */
+int cli_open_listed_object(const char *path, struct cli_object *o)
+{
+	struct cli_buffer buf;
+	if (cli_read_file(path, &buf))
+		return CLI_ERROR;
+	int status = CLI_OK;
+	if (cli_detect_format(path, &buf) != CLI_PROG_ELF)
+		status = cli_error("%s: not an ELF object (no ELF magic); expected an object "
+				   "built by clang -target bpf",
+				   path);
+	else if (cli_open_object(path, &buf, false, o))
+		status = CLI_ERROR;
+	cli_buffer_free(&buf);
+	return status;
+}
+
+void cli_print_json_string(FILE *out, const char *text)
+{
+	fputc('"', out);
+	for (const unsigned char *c = (const unsigned char *)text; c && *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(out, "\\u%04x", *c);
+		else
+			fputc(*c, out);
+	}
+	fputc('"', out);
 }

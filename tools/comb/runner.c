@@ -28,9 +28,7 @@ int cli_try_load_vm_prog(const char *where, const struct cli_program *program,
 		snprintf(err, err_len, "cannot create a VM: %s", strerror(-rc));
 		return rc;
 	}
-	rc = cli_register_helpers(*vm);
-	if (rc == 0)
-		rc = comb_prog_load(*vm, program->insns, program->count, &prog_opts, prog, err,
+	rc = comb_prog_load(*vm, program->insns, program->count, &prog_opts, prog, err,
 				    err_len);
 	if (rc) {
 		if (!err[0])

@@ -1,0 +1,571 @@
+/* src/loader/object.c - the object API: open, inspect, configure, load.
+ *
+ * Opening parses everything that can be known without a VM: the ELF
+ * container (elf.c), .BTF and .BTF.ext (btf.c), programs (one per function
+ * symbol in each code section other than .text, whose functions are
+ * subprograms), maps (maps_def.c) and global data (globals.c). Loading
+ * creates the maps, relocates each program (reloc.c, which also applies
+ * CO-RE through loader_core_function against the target BTF, loaded on first
+ * use), loads it into the VM with its own map table, then fills the initial
+ * slots of prog arrays and map-in-maps. A failed load leaves the object as it
+ * was before, so it may be retried.
+ */
+#include <bpf/btf.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "loader/btf.h"
+#include "loader/core.h"
+#include "loader/internal.h"
+
+/* Objects larger than this are refused (the largest libbpf-tools one is ~1 MB). */
+#define OBJECT_SIZE_LIMIT (256u << 20)
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* ---- programs ---- */
+
+static int compare_funcs(const void *a, const void *b)
+{
+	const struct elf_symbol *x = *(const struct elf_symbol *const *)a, *y = *(const struct elf_symbol *const *)b;
+	return x->value < y->value ? -1 : x->value > y->value;
+}
+
+static int add_prog(struct comb_object *obj, uint32_t sec, const char *name, uint64_t off, uint64_t size)
+{
+	const struct elf_section *s = &obj->elf.sections[sec];
+	if (off % 8 || size % 8 || size == 0 || off > s->size || size > s->size - off)
+		return loader_error(NULL, 0, obj->name, s->name, off, "bad function");
+	struct obj_prog *progs = realloc(obj->progs, (obj->prog_count + 1) * sizeof(*progs));
+	if (!progs)
+		return -ENOMEM;
+	obj->progs = progs;
+	struct obj_prog *p = &progs[obj->prog_count];
+	memset(p, 0, sizeof(*p));
+	p->name = strdup(name);
+	if (!p->name)
+		return -ENOMEM;
+	obj->prog_count++;
+	p->section = s->name;
+	p->sec_idx = sec;
+	p->sec_insn = off / 8;
+	p->insn_count = size / 8;
+	loader_section_types(s->name, &p->prog_type, &p->attach_type);
+	return 0;
+}
+
+static int collect_section_progs(struct comb_object *obj, uint32_t sec, char *err, size_t err_len)
+{
+	const struct elf_section *s = &obj->elf.sections[sec];
+	const struct elf_symbol **funcs = calloc(obj->elf.symbol_count + 1, sizeof(*funcs));
+	size_t n = 0;
+	if (!funcs)
+		return -ENOMEM;
+	for (size_t i = 1; i < obj->elf.symbol_count; i++) {
+		const struct elf_symbol *sym = &obj->elf.symbols[i];
+		if (sym->shndx == sec && sym->type == STT_FUNC && sym->name[0])
+			funcs[n++] = sym;
+	}
+	qsort(funcs, n, sizeof(*funcs), compare_funcs);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = add_prog(obj, sec, funcs[i]->name, funcs[i]->value, funcs[i]->size);
+		if (rc == -EINVAL)
+			rc = loader_error(err, err_len, obj->name, s->name, funcs[i]->value,
+					  "function %s (%llu bytes) is not whole instructions inside the section",
+					  funcs[i]->name, (unsigned long long)funcs[i]->size);
+	}
+	if (!rc && n == 0) /* hand-written code without symbols: the section is the program */
+		rc = add_prog(obj, sec, s->name, 0, s->size);
+	free(funcs);
+	return rc;
+}
+
+static int collect_progs(struct comb_object *obj, char *err, size_t err_len)
+{
+	for (size_t i = 1; i < obj->elf.section_count; i++) {
+		const struct elf_section *s = &obj->elf.sections[i];
+		if (s->type != SHT_PROGBITS || !(s->flags & SHF_EXECINSTR) || s->size == 0)
+			continue;
+		if (s->size % 8)
+			return loader_error(err, err_len, obj->name, s->name, 0,
+					    "code of %llu bytes is not whole 8-byte instructions",
+					    (unsigned long long)s->size);
+		if (strcmp(s->name, ".text") == 0) {
+			obj->text_sec = (int)i;
+			continue;
+		}
+		int rc = collect_section_progs(obj, (uint32_t)i, err, err_len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- open ---- */
+
+static void collect_license_version(struct comb_object *obj)
+{
+	int sec = elf_find_section(&obj->elf, "license");
+	if (sec > 0 && obj->elf.sections[sec].data) {
+		size_t n = obj->elf.sections[sec].size;
+		if (n >= sizeof(obj->license))
+			n = sizeof(obj->license) - 1;
+		memcpy(obj->license, obj->elf.sections[sec].data, n);
+		obj->license[n] = 0;
+	}
+	sec = elf_find_section(&obj->elf, "version");
+	if (sec > 0 && obj->elf.sections[sec].data && obj->elf.sections[sec].size == 4)
+		memcpy(&obj->kversion, obj->elf.sections[sec].data, 4);
+}
+
+static int collect_btf(struct comb_object *obj, char *err, size_t err_len)
+{
+	int sec = elf_find_section(&obj->elf, ".BTF");
+	char why[256] = "";
+	if (sec > 0 && obj->elf.sections[sec].data) {
+		int rc = comb_btf_from_data(obj->elf.sections[sec].data, obj->elf.sections[sec].size, &obj->btf,
+					    why, sizeof(why));
+		if (rc)
+			return loader_error(err, err_len, obj->name, ".BTF", 0, "%s", why);
+	}
+	sec = elf_find_section(&obj->elf, ".BTF.ext");
+	if (sec > 0 && obj->elf.sections[sec].data && obj->btf) {
+		int rc = comb_btf_ext_parse(obj->elf.sections[sec].data, obj->elf.sections[sec].size, obj->btf,
+					    &obj->btf_ext, why, sizeof(why));
+		if (rc)
+			return loader_error(err, err_len, obj->name, ".BTF.ext", 0, "%s", why);
+	}
+	return 0;
+}
+
+static int object_parse(struct comb_object *obj, char *err, size_t err_len)
+{
+	collect_license_version(obj);
+	obj->maps_sec = elf_find_section(&obj->elf, ".maps");
+	obj->legacy_maps_sec = elf_find_section(&obj->elf, "maps");
+	obj->text_sec = -1;
+	obj->kconfig_map = -1;
+	int rc = collect_btf(obj, err, err_len);
+	if (!rc)
+		rc = collect_progs(obj, err, err_len);
+	if (!rc)
+		rc = loader_collect_maps(obj, err, err_len);
+	if (!rc)
+		rc = loader_collect_globals(obj, err, err_len);
+	if (!rc)
+		rc = loader_collect_map_slots(obj, err, err_len);
+	return rc;
+}
+
+static int object_open_image(uint8_t *image, size_t size, const char *name,
+			     const struct comb_object_open_opts *opts, struct comb_object **out, char *err,
+			     size_t err_len)
+{
+	struct comb_object *obj = calloc(1, sizeof(*obj));
+	if (!obj) {
+		free(image);
+		return -ENOMEM;
+	}
+	obj->name = strdup(name);
+	const char *target = opts && opts->sz > offsetof(struct comb_object_open_opts, target_btf_path)
+			     ? opts->target_btf_path : NULL;
+	obj->target_btf_path = target ? strdup(target) : NULL;
+	int rc = !obj->name || (target && !obj->target_btf_path) ? -ENOMEM : 0;
+	if (rc) {
+		free(image);
+	} else {
+		rc = elf_file_parse(&obj->elf, image, size, obj->name, err, err_len);
+		if (!rc)
+			rc = object_parse(obj, err, err_len);
+	}
+	if (rc == -ENOMEM && err && err_len)
+		snprintf(err, err_len, "%s: out of memory", name);
+	if (rc) {
+		comb_object_close(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}
+
+int comb_object_open_mem(const void *data, size_t size, const struct comb_object_open_opts *opts,
+			 struct comb_object **obj, char *err, size_t err_len)
+{
+	const char *name = opts && opts->sz > offsetof(struct comb_object_open_opts, name) && opts->name
+			   ? opts->name : "(memory)";
+	if (err && err_len)
+		err[0] = 0;
+	if (!obj || (!data && size))
+		return -EINVAL;
+	if (size > OBJECT_SIZE_LIMIT)
+		return loader_error(err, err_len, name, NULL, 0, "%zu bytes is too large for an object", size);
+	uint8_t *image = malloc(size ? size : 1);
+	if (!image)
+		return -ENOMEM;
+	if (size)
+		memcpy(image, data, size);
+	return object_open_image(image, size, name, opts, obj, err, err_len);
+}
+
+int comb_object_open_file(const char *path, const struct comb_object_open_opts *opts, struct comb_object **obj,
+			  char *err, size_t err_len)
+{
+	if (err && err_len)
+		err[0] = 0;
+	if (!path || !obj)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (err && err_len)
+			snprintf(err, err_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > OBJECT_SIZE_LIMIT) {
+		close(fd);
+		return loader_error(err, err_len, path, NULL, 0, "not a regular file of a sane size");
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *image = malloc(size ? size : 1);
+	while (image && got < size) {
+		ssize_t n = read(fd, image + got, size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!image)
+		return -ENOMEM;
+	if (got != size) {
+		free(image);
+		return loader_error(err, err_len, path, NULL, got, "short read");
+	}
+	return object_open_image(image, size, path, opts, obj, err, err_len);
+}
+
+/* ---- teardown ---- */
+
+static void unload(struct comb_object *obj)
+{
+	for (size_t i = 0; i < obj->prog_count; i++) {
+		struct obj_prog *p = &obj->progs[i];
+		comb_prog_free(p->prog);
+		free(p->insns);
+		free(p->segs);
+		free(p->maps);
+		p->prog = NULL, p->insns = NULL, p->segs = NULL, p->maps = NULL;
+		p->count = p->seg_count = p->map_count = 0;
+	}
+	for (size_t i = 0; i < obj->map_count; i++) {
+		comb_map_free(obj->maps[i].map);
+		obj->maps[i].map = NULL;
+	}
+	obj->loaded = false;
+}
+
+void comb_object_close(struct comb_object *obj)
+{
+	if (!obj)
+		return;
+	unload(obj);
+	for (size_t i = 0; i < obj->prog_count; i++)
+		free(obj->progs[i].name);
+	for (size_t i = 0; i < obj->map_count; i++) {
+		free(obj->maps[i].name);
+		free(obj->maps[i].data);
+		free(obj->maps[i].slots);
+	}
+	for (size_t i = 0; i < obj->extern_count; i++)
+		free(obj->externs[i].name);
+	free(obj->externs);
+	free(obj->progs);
+	free(obj->maps);
+	btf__free(obj->btf);
+	btf__free(obj->target_btf);
+	comb_btf_ext_free(obj->btf_ext);
+	elf_file_free(&obj->elf);
+	free(obj->target_btf_path);
+	free(obj->name);
+	free(obj);
+}
+
+/* ---- inspection ---- */
+
+const char *comb_object_name(const struct comb_object *obj)
+{
+	return obj ? obj->name : NULL;
+}
+
+const char *comb_object_license(const struct comb_object *obj)
+{
+	return obj ? obj->license : NULL;
+}
+
+uint32_t comb_object_kversion(const struct comb_object *obj)
+{
+	return obj ? obj->kversion : 0;
+}
+
+size_t comb_object_prog_count(const struct comb_object *obj)
+{
+	return obj ? obj->prog_count : 0;
+}
+
+int comb_object_prog_info(const struct comb_object *obj, size_t index, struct comb_object_prog_info *info)
+{
+	if (!obj || !info || index >= obj->prog_count)
+		return -EINVAL;
+	const struct obj_prog *p = &obj->progs[index];
+	*info = (struct comb_object_prog_info){ p->name, p->section, p->prog_type, p->attach_type, p->insn_count };
+	return 0;
+}
+
+int comb_object_find_prog(const struct comb_object *obj, const char *name)
+{
+	if (!obj || !name)
+		return -EINVAL;
+	for (size_t i = 0; i < obj->prog_count; i++)
+		if (strcmp(obj->progs[i].name, name) == 0)
+			return (int)i;
+	for (size_t i = 0; i < obj->prog_count; i++)
+		if (strcmp(obj->progs[i].section, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+int comb_object_set_prog_type(struct comb_object *obj, size_t index, uint32_t prog_type)
+{
+	if (!obj || index >= obj->prog_count)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	obj->progs[index].prog_type = prog_type;
+	return 0;
+}
+
+size_t comb_object_map_count(const struct comb_object *obj)
+{
+	return obj ? obj->map_count : 0;
+}
+
+int comb_object_map_info(const struct comb_object *obj, size_t index, struct comb_object_map_info *info)
+{
+	if (!obj || !info || index >= obj->map_count)
+		return -EINVAL;
+	const struct obj_map *m = &obj->maps[index];
+	*info = (struct comb_object_map_info){
+		.name = m->name, .type = m->type, .key_size = m->key_size, .value_size = m->value_size,
+		.max_entries = m->max_entries, .map_flags = m->map_flags, .map_extra = m->map_extra,
+		.pinning = m->pinning, .inner_map = m->inner_map,
+		.is_global_data = m->kind == OBJ_MAP_GLOBAL || m->kind == OBJ_MAP_KCONFIG,
+	};
+	return 0;
+}
+
+int comb_object_find_map(const struct comb_object *obj, const char *name)
+{
+	if (!obj || !name)
+		return -EINVAL;
+	for (size_t i = 0; i < obj->map_count; i++)
+		if (strcmp(obj->maps[i].name, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+int comb_object_set_map_max_entries(struct comb_object *obj, size_t index, uint32_t max_entries)
+{
+	if (!obj || index >= obj->map_count || obj->maps[index].kind == OBJ_MAP_GLOBAL ||
+	    obj->maps[index].kind == OBJ_MAP_KCONFIG)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	obj->maps[index].max_entries = max_entries;
+	return 0;
+}
+
+struct comb_prog *comb_object_prog(const struct comb_object *obj, size_t index)
+{
+	return obj && index < obj->prog_count ? obj->progs[index].prog : NULL;
+}
+
+struct comb_map *comb_object_map(const struct comb_object *obj, size_t index)
+{
+	return obj && index < obj->map_count ? obj->maps[index].map : NULL;
+}
+
+/* ---- CO-RE ---- */
+
+int loader_core_function(struct comb_object *obj, const struct obj_prog *prog, uint32_t sec, size_t start,
+			 struct comb_insn *insns, size_t len, char *err, size_t err_len)
+{
+	const char *sec_name = obj->elf.sections[sec].name;
+	const struct comb_btf_ext_section *records =
+		obj->btf_ext ? comb_btf_ext_find(obj->btf_ext, COMB_BTF_EXT_CORE_RELO, sec_name) : NULL;
+	if (!records || records->count == 0)
+		return 0;
+	if (!obj->target_btf) {
+		char why[256] = "";
+		int rc = comb_btf_load_target(obj->target_btf_path, &obj->target_btf, why, sizeof(why));
+		if (rc)
+			return loader_error(err, err_len, obj->name, sec_name, 0,
+					    "prog %s: CO-RE needs a target BTF: %s", prog->name, why);
+	}
+	for (size_t i = 0; i < records->count; i++) {
+		struct comb_core_relo relo = records->core_relo[i];
+		if (relo.insn_off % 8 || relo.insn_off / 8 < start || relo.insn_off / 8 >= start + len)
+			continue;
+		relo.insn_off -= (uint32_t)(start * 8);
+		struct comb_core_result res;
+		char why[256] = "";
+		int rc = comb_core_relocate(obj->btf, obj->target_btf, &relo, insns, len, &res, why, sizeof(why));
+		if (rc)
+			return loader_error(err, err_len, obj->name, sec_name, records->core_relo[i].insn_off,
+					    "prog %s: CO-RE relocation %zu: %s", prog->name, i, why);
+	}
+	return 0;
+}
+
+/* ---- load ---- */
+
+static int create_maps(struct comb_object *obj)
+{
+	for (size_t i = 0; i < obj->map_count; i++) {
+		struct obj_map *m = &obj->maps[i];
+		if (m->kind == OBJ_MAP_INNER)
+			continue;
+		struct comb_map_def def = {
+			.sz = sizeof(def), .name = m->name, .type = m->type, .key_size = m->key_size,
+			.value_size = m->value_size, .max_entries = m->max_entries, .map_flags = m->map_flags,
+			.map_extra = m->map_extra,
+		};
+		m->create_error[0] = 0;
+		int rc = comb_map_create(&def, &m->map, m->create_error, sizeof(m->create_error));
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc) {
+			m->map = NULL;
+			continue; /* an error only if a program uses it */
+		}
+		void *value = m->data ? comb_map_array_value(m->map, 0) : NULL;
+		if (value)
+			memcpy(value, m->data, m->value_size);
+	}
+	return 0;
+}
+
+static int load_prog(struct comb_object *obj, struct comb_vm *vm, struct obj_prog *p, char *err, size_t err_len)
+{
+	size_t *indices = NULL;
+	int rc = loader_relocate_prog(obj, p, &indices, err, err_len);
+	if (rc)
+		return rc;
+	p->maps = calloc(p->map_count + 1, sizeof(*p->maps));
+	if (!p->maps) {
+		free(indices);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->map_count; i++) {
+		const struct obj_map *m = &obj->maps[indices[i]];
+		if (!m->map) {
+			free(indices);
+			return loader_error(err, err_len, obj->name, p->section, p->sec_insn * 8,
+					    "prog %s uses map %s, which could not be created: %s", p->name, m->name,
+					    m->create_error);
+		}
+		p->maps[i] = m->map;
+	}
+	free(indices);
+	struct comb_prog_opts opts = {
+		.sz = sizeof(opts), .name = p->name, .prog_type = p->prog_type, .maps = p->maps,
+		.map_count = p->map_count,
+	};
+	char why[256] = "";
+	rc = comb_prog_load(vm, p->insns, p->count, &opts, &p->prog, why, sizeof(why));
+	if (rc && err && err_len)
+		snprintf(err, err_len, "%s: prog %s (section %s): %s", obj->name, p->name, p->section, why);
+	return rc;
+}
+
+static int fill_slots(struct comb_object *obj, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < obj->map_count; i++) {
+		struct obj_map *m = &obj->maps[i];
+		for (size_t s = 0; s < m->slot_count; s++) {
+			const struct obj_map_slot *slot = &m->slots[s];
+			void *value = slot->is_prog ? (void *)obj->progs[slot->target].prog
+						    : (void *)obj->maps[slot->target].map;
+			int rc = m->map && value ? comb_map_update(m->map, &slot->index, &value, 0) : -ENOENT;
+			if (rc && err && err_len)
+				snprintf(err, err_len, "%s: map %s: cannot set initial value %u: %s", obj->name,
+					 m->name, slot->index, strerror(-rc));
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int comb_object_load(struct comb_object *obj, struct comb_vm *vm, char *err, size_t err_len)
+{
+	if (err && err_len)
+		err[0] = 0;
+	if (!obj || !vm)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	int rc = create_maps(obj);
+	for (size_t i = 0; i < obj->prog_count && !rc; i++)
+		rc = load_prog(obj, vm, &obj->progs[i], err, err_len);
+	if (!rc)
+		rc = fill_slots(obj, err, err_len);
+	if (rc == -ENOMEM && err && err_len && !err[0])
+		snprintf(err, err_len, "%s: out of memory", obj->name);
+	if (rc) {
+		unload(obj);
+		return rc;
+	}
+	obj->loaded = true;
+	return 0;
+}
+
+/* ---- source lines ---- */
+
+const char *comb_object_prog_line(const struct comb_object *obj, size_t index, size_t insn_index)
+{
+	if (!obj || index >= obj->prog_count || !obj->btf_ext || !obj->btf)
+		return NULL;
+	const struct obj_prog *p = &obj->progs[index];
+	for (size_t k = 0; k < p->seg_count; k++) {
+		const struct loader_segment *seg = &p->segs[k];
+		if (insn_index < seg->out || insn_index >= seg->out + seg->len)
+			continue;
+		uint64_t off = (seg->start + insn_index - seg->out) * 8;
+		const struct comb_btf_ext_section *li = comb_btf_ext_find(
+			obj->btf_ext, COMB_BTF_EXT_LINE_INFO, obj->elf.sections[seg->sec].name);
+		for (size_t i = 0; li && i < li->count; i++) {
+			if (li->line_info[i].insn_off != off)
+				continue;
+			const char *file = btf__name_by_offset(obj->btf, li->line_info[i].file_name_off);
+			const char *text = btf__name_by_offset(obj->btf, li->line_info[i].line_off);
+			struct comb_object *mut = (struct comb_object *)obj; /* the answer buffer */
+			snprintf(mut->line_buf, sizeof(mut->line_buf), "%s:%u: %s", file ? base_name(file) : "?",
+				 COMB_BTF_LINE(li->line_info[i].line_col), text ? text : "");
+			return mut->line_buf;
+		}
+		return NULL;
+	}
+	return NULL;
+}
