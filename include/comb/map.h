@@ -79,6 +79,12 @@ void *comb_map_lookup_ptr(struct comb_map *map, const void *key);
  * get from the map lies in [*addr, *addr + *size). */
 void comb_map_storage(const struct comb_map *map, uint64_t *addr, uint64_t *size);
 
+/* PROG_ARRAY (user space sets slots with comb_map_update, the value being a
+ * `struct comb_prog *`): the program in slot index, or NULL. This is what
+ * bpf_tail_call jumps to. */
+struct comb_prog;
+struct comb_prog *comb_map_prog_array_get(struct comb_map *map, uint32_t index);
+
 /* Array maps (and global data): the value at index, or NULL. */
 void *comb_map_array_value(struct comb_map *map, uint32_t index);
 

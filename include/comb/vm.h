@@ -130,6 +130,15 @@ struct comb_run_opts {
  * -EINVAL (bad options). */
 int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0);
 
+/* For helpers that take a callback (bpf_loop, for_each_map_elem, ...): run
+ * the program's function fn (the value an LDDW with pseudo source FUNC
+ * loaded) with r1..r5, in the caller's engine, and give its r0. A failure in
+ * the callback (a memory fault in the checked engine, the budget) ends the
+ * whole run with that error once the helper returns. Returns 0 or a negative
+ * errno (-EINVAL for a value that is not a function of the program). */
+int comb_call_callback(struct comb_call_ctx *cc, uint64_t fn, uint64_t r1, uint64_t r2, uint64_t r3,
+		       uint64_t r4, uint64_t r5, uint64_t *r0);
+
 /* For helpers: 0 if [ptr, ptr+size) may be accessed by the current run
  * (always 0 in the unchecked engine), -EFAULT otherwise. */
 int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_t size, bool write);

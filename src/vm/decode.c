@@ -159,6 +159,10 @@ static int decode_jmp(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 		if (in->src == COMB_CALL_KFUNC)
 			return decode_fail(-ENOTSUP, err, err_len, idx,
 					   "kfunc call (BTF id %d) is not supported by this VM", in->imm);
+		if (in->imm == COMB_HELPER_TAIL_CALL) {
+			d->kind = H_TAIL_CALL;
+			return 0;
+		}
 		if (in->imm == COMB_CORE_POISON_HELPER) {
 			d->kind = H_POISONED;
 			return 0;
@@ -282,10 +286,12 @@ static int lddw_value(const struct comb_prog *prog, size_t idx, uint64_t *value,
 					   info.name, first ? "is past its value size" : "is not an array map");
 		*value = (uint64_t)(uintptr_t)(first + hi);
 		return 0;
+	case COMB_PSEUDO_FUNC: /* a callback: validated to land on an instruction */
+		*value = COMB_CALLBACK_TAG | (uint64_t)((int64_t)idx + 1 + in->imm);
+		return 0;
 	default:
 		return decode_fail(-ENOTSUP, err, err_len, idx,
-				   "lddw with pseudo source %u (%s) is not supported yet", in->src,
-				   in->src == COMB_PSEUDO_FUNC ? "function address" : "kernel variable");
+				   "lddw with pseudo source %u (kernel variable) is not supported", in->src);
 	}
 }
 

@@ -52,14 +52,32 @@ struct comb_prog {
 	size_t map_count;
 };
 
+/* One activation of an engine: the program's run, or a callback a helper
+ * runs for it (then parent is the activation that called the helper). */
 struct comb_run_state {
-	const struct comb_prog *prog;
+	const struct comb_prog *prog;    /* changes on a tail call */
 	const struct comb_run_opts *opts;
 	struct comb_call_ctx call_ctx;
 	const uint64_t *regs;    /* the live register file (for r10) */
 	uint64_t stack_top;      /* one past the entry frame */
 	bool checked;
+	size_t start;            /* instruction index to start at */
+	uint64_t args[5];        /* r1..r5 at start */
+	struct comb_run_state *parent;
+	struct comb_run_state *root;
+	int nesting;             /* callbacks deep */
+	uint64_t budget_left;    /* checked engine: shared by all activations */
+	int abort_rc;            /* root: set when a callback failed; ends the run */
+	int tail_calls;
 };
+
+/* bpf_tail_call's helper id: the interpreter handles it itself. */
+#define COMB_HELPER_TAIL_CALL 12
+/* Values of LDDW with pseudo source FUNC: tag | instruction index. */
+#define COMB_CALLBACK_TAG 0xcb0cb00000000000ull
+#define COMB_CALLBACK_INDEX_MASK 0xffffffffull
+#define COMB_MAX_CALLBACK_NESTING 8
+#define COMB_MAX_TAIL_CALLS 33
 
 /* Decode validated instructions into kinds and operands (generic array). */
 int comb_decode(const struct comb_prog *prog, struct dinsn *out, char *err, size_t err_len);

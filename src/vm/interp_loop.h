@@ -41,6 +41,25 @@
 #define CHECK_ALIGNED(addr, size) do { } while (0)
 #endif
 
+/* Around helper calls: a helper may run callbacks, which spend the same
+ * budget and may fail; a failure ends this run with the callback's error. */
+#if CHECKED
+#define SYNC_BUDGET_OUT() do { rs->budget_left = budget; } while (0)
+#define AFTER_HELPER()                                                             \
+	do {                                                                       \
+		budget = rs->budget_left;                                          \
+		if (__builtin_expect(rs->root->abort_rc != 0, 0))                  \
+			return rs->root->abort_rc;                                 \
+	} while (0)
+#else
+#define SYNC_BUDGET_OUT() do { } while (0)
+#define AFTER_HELPER()                                                             \
+	do {                                                                       \
+		if (__builtin_expect(rs->root->abort_rc != 0, 0))                  \
+			return rs->root->abort_rc;                                 \
+	} while (0)
+#endif
+
 #define DISPATCH()                                                                 \
 	do {                                                                       \
 		BUDGET();                                                          \
@@ -159,6 +178,7 @@
 
 struct call_frame {
 	const struct dinsn *ret;
+	const struct comb_prog *prog; /* a tail call in a callee replaces only the callee */
 	uint64_t saved[5]; /* r6..r9, r10 */
 };
 
@@ -176,14 +196,14 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 	struct call_frame frames[COMB_MAX_FRAMES];
 	int depth = 0;
 	const struct comb_run_opts *opts = rs->opts;
-	const struct dinsn *const base = prog->code[ENGINE_SLOT];
-	const struct dinsn *d = base;
-	comb_helper_fn *const helpers = prog->helpers;
-	const uint32_t helper_count = prog->helper_count;
+	const struct dinsn *base = prog->code[ENGINE_SLOT];
+	const struct dinsn *d = base + rs->start;
+	comb_helper_fn *helpers = prog->helpers;
+	uint32_t helper_count = prog->helper_count;
 	const uint8_t *const packet = opts->packet;
 	const uint64_t packet_len = opts->packet ? opts->packet_len : 0;
 #if CHECKED
-	uint64_t budget = opts->insn_budget ? opts->insn_budget : COMB_DEFAULT_INSN_BUDGET;
+	uint64_t budget = rs->budget_left;
 	uint64_t fault_addr = 0, fault_size = 0;
 	bool fault_write = false;
 	memset(stack, 0, sizeof(stack));
@@ -191,7 +211,7 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 
 	memset(R, 0, sizeof(R));
 	for (int i = 0; i < 5; i++)
-		R[i + 1] = opts->args[i];
+		R[i + 1] = rs->args[i];
 	R[10] = (uint64_t)(uintptr_t)(stack + sizeof(stack));
 	rs->regs = R;
 	rs->stack_top = R[10];
@@ -343,31 +363,64 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 	JCOND(JSET, uint64_t, uint32_t, &)
 
 	h_CALL_HELPER:
+		SYNC_BUDGET_OUT();
 		R[0] = helpers[d->imm](R[1], R[2], R[3], R[4], R[5], &rs->call_ctx);
+		AFTER_HELPER();
 		NEXT();
 	h_CALLX: {
 		uint64_t id = DST;
 		if (id >= helper_count || !helpers[id])
 			goto bad_callx;
+		SYNC_BUDGET_OUT();
 		R[0] = helpers[id](R[1], R[2], R[3], R[4], R[5], &rs->call_ctx);
+		AFTER_HELPER();
 		NEXT();
+	}
+	h_TAIL_CALL: {
+		/* r2: a PROG_ARRAY, r3: index. On success the target replaces the
+		 * running program (its frame and r1 carry over); otherwise the
+		 * call falls through, as in the kernel. */
+		const struct comb_prog *target = NULL;
+		if (rs->root->tail_calls < COMB_MAX_TAIL_CALLS && R[2] && (R[3] >> 32) == 0)
+			target = comb_map_prog_array_get((struct comb_map *)(uintptr_t)R[2], (uint32_t)R[3]);
+		if (!target)
+			NEXT();
+		rs->root->tail_calls++;
+		prog = target;
+		rs->prog = target;
+		rs->call_ctx.prog = target;
+		base = target->code[ENGINE_SLOT];
+		helpers = target->helpers;
+		helper_count = target->helper_count;
+		d = base;
+		DISPATCH();
 	}
 	h_CALL_LOCAL:
 		if (depth + 1 >= COMB_MAX_FRAMES)
 			goto too_deep;
 		frames[depth].ret = d + 1;
+		frames[depth].prog = prog;
 		memcpy(frames[depth].saved, &R[6], sizeof(frames[depth].saved));
 		depth++;
 		R[10] -= COMB_STACK_SIZE;
 		JUMP(d->imm);
 	h_EXIT:
 		if (depth == 0) {
+			SYNC_BUDGET_OUT();
 			*r0 = R[0];
 			return 0;
 		}
 		depth--;
 		memcpy(&R[6], frames[depth].saved, sizeof(frames[depth].saved));
 		d = frames[depth].ret;
+		if (__builtin_expect(frames[depth].prog != prog, 0)) {
+			prog = frames[depth].prog; /* back from a tail-called callee */
+			rs->prog = prog;
+			rs->call_ctx.prog = prog;
+			base = prog->code[ENGINE_SLOT];
+			helpers = prog->helpers;
+			helper_count = prog->helper_count;
+		}
 		DISPATCH();
 
 	h_POISONED:
@@ -408,6 +461,8 @@ misaligned_atomic:
 #undef CHECK_MEM
 #undef CHECK_ALIGNED
 #undef DISPATCH
+#undef SYNC_BUDGET_OUT
+#undef AFTER_HELPER
 #undef NEXT
 #undef JUMP
 #undef DST

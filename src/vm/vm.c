@@ -245,9 +245,13 @@ bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, ui
 	uint64_t end = addr + size;
 	if (end < addr)
 		return false;
-	uint64_t frame_low = rs->regs[10] - COMB_STACK_SIZE;
-	if (addr >= frame_low && end <= rs->stack_top)
-		return true;
+	/* The current frame and its callers' frames, in this activation and in
+	 * the activations whose helpers called back into the program. */
+	for (const struct comb_run_state *a = rs; a; a = a->parent) {
+		uint64_t frame_low = a->regs[10] - COMB_STACK_SIZE;
+		if (addr >= frame_low && end <= a->stack_top)
+			return true;
+	}
 	const struct comb_run_opts *o = rs->opts;
 	for (size_t i = 0; i < o->region_count; i++) {
 		const struct comb_region *r = &o->regions[i];
@@ -274,6 +278,8 @@ int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_
 	return comb_checked_mem_allowed(cc->run, (uint64_t)(uintptr_t)ptr, size, write) ? 0 : -EFAULT;
 }
 
+static int run_activation(struct comb_run_state *rs, uint64_t *r0);
+
 int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0)
 {
 	static const struct comb_run_opts defaults = { .sz = sizeof(defaults) };
@@ -292,20 +298,61 @@ int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts
 	}
 	if (opts->region_count && !opts->regions)
 		return -EINVAL;
+	if (opts->engine != COMB_ENGINE_DEFAULT && opts->engine != COMB_ENGINE_INTERP &&
+	    opts->engine != COMB_ENGINE_CHECKED)
+		return -EINVAL;
 	struct comb_run_state rs = {
 		.prog = prog,
 		.opts = opts,
 		.checked = opts->engine == COMB_ENGINE_CHECKED,
+		.budget_left = opts->insn_budget ? opts->insn_budget : COMB_DEFAULT_INSN_BUDGET,
 	};
-	rs.call_ctx = (struct comb_call_ctx){
-		.vm = prog->vm, .prog = prog, .vm_user = prog->vm->user, .run_user = opts->user, .run = &rs,
+	rs.root = &rs;
+	memcpy(rs.args, opts->args, sizeof(rs.args));
+	return run_activation(&rs, r0);
+}
+
+/* Run one activation in the engine its run asked for. */
+static int run_activation(struct comb_run_state *rs, uint64_t *r0)
+{
+	const struct comb_prog *prog = rs->prog;
+	rs->call_ctx = (struct comb_call_ctx){
+		.vm = prog->vm, .prog = prog, .vm_user = prog->vm->user, .run_user = rs->opts->user, .run = rs,
 	};
-	switch (opts->engine) {
-	case COMB_ENGINE_DEFAULT:
-	case COMB_ENGINE_INTERP:
-		return comb_engine_interp(prog, &rs, r0, NULL);
-	case COMB_ENGINE_CHECKED:
-		return comb_engine_checked(prog, &rs, r0, NULL);
+	if (rs->checked)
+		return comb_engine_checked(prog, rs, r0, NULL);
+	return comb_engine_interp(prog, rs, r0, NULL);
+}
+
+int comb_call_callback(struct comb_call_ctx *cc, uint64_t fn, uint64_t r1, uint64_t r2, uint64_t r3,
+		       uint64_t r4, uint64_t r5, uint64_t *r0)
+{
+	if (!cc || !cc->run || !r0)
+		return -EINVAL;
+	struct comb_run_state *caller = (struct comb_run_state *)cc->run;
+	const struct comb_prog *prog = caller->prog;
+	uint64_t index = fn & COMB_CALLBACK_INDEX_MASK;
+	if ((fn & ~COMB_CALLBACK_INDEX_MASK) != COMB_CALLBACK_TAG || index >= prog->count)
+		return -EINVAL;
+	if (caller->nesting + 1 >= COMB_MAX_CALLBACK_NESTING) {
+		comb_run_fail(caller, -1, 0, "callbacks nested more than %d deep", COMB_MAX_CALLBACK_NESTING);
+		caller->root->abort_rc = -ELOOP;
+		return -ELOOP;
 	}
-	return -EINVAL;
+	struct comb_run_state rs = {
+		.prog = prog,
+		.opts = caller->opts,
+		.checked = caller->checked,
+		.start = index,
+		.args = { r1, r2, r3, r4, r5 },
+		.parent = caller,
+		.root = caller->root,
+		.nesting = caller->nesting + 1,
+		.budget_left = caller->budget_left,
+	};
+	int rc = run_activation(&rs, r0);
+	caller->budget_left = rs.budget_left;
+	if (rc && !caller->root->abort_rc)
+		caller->root->abort_rc = rc;
+	return rc;
 }
