@@ -29,6 +29,8 @@ LDLIBS    := -lm -lbpf -lelf -lz
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 CLI_SRCS  := $(sort $(wildcard tools/comb/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+# BPF C test programs (tests/progs/*.bpf.c), built by clang before the tests run.
+PROGS := $(patsubst tests/progs/%.bpf.c,$(BUILD)/progs/%.bpf.o,$(sort $(wildcard tests/progs/*.bpf.c)))
 HEADERS   := $(wildcard include/comb/*.h) $(wildcard src/*/*.h) $(wildcard tools/comb/*.h)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -58,7 +60,7 @@ $(SHARED_LIB): $(LIB_OBJS)
 $(COMB): $(CLI_OBJS) $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB)
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB) | $(PROGS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) $(LDLIBS)
 
 # Kernel differential tests (need libbpf; they skip at run time when bpf() is denied).
@@ -66,7 +68,6 @@ $(BUILD)/kernel-diff: tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c tests
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
 # BPF C test programs (tests/progs/*.bpf.c), built by clang before the tests run.
-PROGS := $(patsubst tests/progs/%.bpf.c,$(BUILD)/progs/%.bpf.o,$(sort $(wildcard tests/progs/*.bpf.c)))
 $(BUILD)/progs/%.bpf.o: tests/progs/%.bpf.c
 	@mkdir -p $(dir $@)
 	$(BPF_CLANG) -g -O2 -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
@@ -75,11 +76,23 @@ $(BUILD)/progs/%.bpf.o: tests/progs/%.bpf.c
 $(BUILD)/kernel-progs: tests/kernel/kernel_progs.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_progs.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
+# LPM_TRIE, QUEUE, STACK and BLOOM_FILTER against the kernel's maps.
+$(BUILD)/kernel-maptypes: tests/kernel/kernel_maptypes.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_maptypes.c $(STATIC_LIB) $(LDLIBS)
+
 # comb's object reader against libbpf's on the real objects of this machine.
 $(BUILD)/object-compare: tests/kernel/object_compare.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/object_compare.c $(STATIC_LIB) $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(PROGS)
+# comb's CO-RE against libbpf's (loaded into the kernel) on the same objects.
+$(BUILD)/core-compare: tests/kernel/core_compare.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/core_compare.c $(STATIC_LIB) $(LDLIBS)
+
+# ARRAY, HASH and their per-CPU and LRU variants against the kernel's maps.
+$(BUILD)/kernel-maps: tests/kernel/kernel_maps.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_maps.c $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps
 
 deps:
 	@scripts/deps.sh
@@ -102,19 +115,40 @@ BENCH_OBJS  := $(BENCH_PROGS:bench/progs/%.bpf.c=$(BUILD)/bench/%.bpf.o)
 
 $(BUILD)/bench/%.bpf.o: bench/progs/%.bpf.c bench/progs/compute.h
 	@mkdir -p $(dir $@)
-	$(BPF_CLANG) -O2 -g -target bpf -mcpu=v3 -c $< -o $@
+	$(BPF_CLANG) -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
 $(BUILD)/bench/%.bin: $(BUILD)/bench/%.bpf.o
 	$(LLVM_OBJCOPY) -O binary --only-section=xdp $< $@
 
-$(BUILD)/bench/comb-bench: $(wildcard bench/*.c) $(wildcard bench/*.h) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+# Stand-alone benchmarks (own main()) are kept out of comb-bench.
+BENCH_SOLO := bench/ringbuf_bench.c bench/map_bench.c bench/loader_bench.c
+BENCH_MAIN_SRCS = $(filter-out $(BENCH_SOLO),$(wildcard bench/*.c))
+$(BUILD)/bench/comb-bench: $(BENCH_MAIN_SRCS) $(wildcard bench/*.h) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(wildcard bench/*.c) tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ $(BENCH_MAIN_SRCS) tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
+
+# Ring buffer throughput, comb against the kernel's ring buffer.
+$(BUILD)/bench/ringbuf-bench: bench/ringbuf_bench.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/ringbuf_bench.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS) -lpthread
+
+# Map operations and memory per entry, comb against the kernel.
+$(BUILD)/bench/map-bench: bench/map_bench.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/map_bench.c $(STATIC_LIB) $(LDLIBS)
+
+# Open + load of the largest libbpf-tools object: comb against libbpf.
+$(BUILD)/bench/loader-bench: bench/loader_bench.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c $(STATIC_LIB) $(LDLIBS)
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench
+	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench $(BUILD)/bench/ringbuf-bench $(BUILD)/bench/map-bench $(BUILD)/bench/loader-bench
 	@$(BUILD)/bench/comb-bench --dir $(BUILD)/bench
+	@$(BUILD)/bench/loader-bench
+	@$(BUILD)/bench/ringbuf-bench
+	@$(BUILD)/bench/map-bench --obj $(BUILD)/bench/map_ops.bpf.o
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=$(FUZZ_CC) \

@@ -53,6 +53,9 @@ done
 run_suite kernel-diff "$BUILD/kernel-diff"
 run_suite kernel-progs "$BUILD/kernel-progs" "$BUILD/progs"
 run_suite object-compare "$BUILD/object-compare"
+run_suite core-compare "$BUILD/core-compare"
+run_suite kernel-maptypes "$BUILD/kernel-maptypes"
+run_suite kernel-maps "$BUILD/kernel-maps"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

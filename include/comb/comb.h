@@ -5,6 +5,7 @@
 #include "asm.h"
 #include "vm.h"
 #include "map.h"
+#include "ringbuf.h"
 #include "object.h"
 #include "testrun.h"
 #define COMB_VERSION "0.1.0"

@@ -88,6 +88,22 @@ struct comb_prog *comb_map_prog_array_get(struct comb_map *map, uint32_t index);
 /* Array maps (and global data): the value at index, or NULL. */
 void *comb_map_array_value(struct comb_map *map, uint32_t index);
 
+/* Pinning: every map lives in one shared-memory file; pinning gives it a
+ * name in the pin directory (comb's bpffs) so it outlives its creator and
+ * other processes can open it. path: absolute, or relative to the pin
+ * directory. Maps holding program or map pointers cannot be pinned
+ * (-EOPNOTSUPP); an existing path gives -EEXIST. */
+int comb_map_pin(struct comb_map *map, const char *path);
+/* Open a pinned map. A file that is not a comb map, is truncated or is
+ * corrupted gives -EINVAL with a message in err. Free with comb_map_free
+ * (the pinned map stays). */
+int comb_map_open_pinned(const char *path, struct comb_map **map, char *err, size_t err_len);
+/* Remove a pin (path as for comb_map_pin); the map lives on while open. */
+int comb_map_unpin(const char *path);
+/* The pin directory: /run/comb for root, $XDG_RUNTIME_DIR/comb otherwise
+ * (/tmp/comb-UID without XDG_RUNTIME_DIR), created mode 0700. 0 or -errno. */
+int comb_pin_dir(char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,13 @@ int comb_register_default_helpers(struct comb_vm *vm)
 		comb_register_map_helpers,
 		comb_register_time_helpers,
 		comb_register_print_helpers,
+		comb_register_ringbuf_helpers,
+		comb_register_queue_helpers,
+		comb_register_task_helpers,
+		comb_register_probe_helpers,
+		comb_register_string_helpers,
+		comb_register_lock_helpers,
+		comb_register_callback_helpers,
 	};
 	for (size_t i = 0; i < sizeof(themes) / sizeof(themes[0]); i++) {
 		int rc = themes[i](vm);

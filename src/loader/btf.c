@@ -9,12 +9,22 @@
  * is an infinitely large type) and one over "refers to" chains of
  * modifiers and pointers (a loop there has no base type). Pointers to
  * structs are the only legal way back, and neither graph crosses them.
+ * The running kernel's BTF in sysfs is the exception: the kernel checked it
+ * at boot, so comb_btf_load_target maps it and skips the walk (see
+ * load_kernel_btf); every other file is validated.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -58,10 +68,61 @@ int comb_btf_from_data(const void *data, size_t size, struct btf **out, char *er
 	return 0;
 }
 
+/* --- target BTF ----------------------------------------------------------- */
+
+/* The kernel's own BTF (/sys/kernel/btf/...): the kernel built and checked
+ * it when it booted, and it is the one file every CO-RE load reads (5 MB,
+ * 100k+ types), so it is mapped rather than read (sysfs hands out a page per
+ * read call), parsed by libbpf from the mapping, and not validated again.
+ * Returns 1 when path is not such a file (the caller parses it normally). */
+static int load_kernel_btf(const char *path, struct btf **out, char *err, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	struct statfs sfs;
+	struct stat st;
+	if (fstatfs(fd, &sfs) || sfs.f_type != SYSFS_MAGIC || fstat(fd, &st) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > UINT32_MAX) {
+		close(fd);
+		return 1;
+	}
+	size_t size = (size_t)st.st_size;
+	void *data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	bool mapped = data != MAP_FAILED;
+	if (!mapped) { /* kernels before 6.16 cannot map it: read it */
+		data = malloc(size);
+		size_t got = 0;
+		ssize_t n = 1;
+		while (data && got < size && (n = read(fd, (char *)data + got, size - got)) > 0)
+			got += (size_t)n;
+		if (!data || got != size) {
+			free(data);
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	errno = 0;
+	struct btf *btf = btf__new(data, (uint32_t)size);
+	int code = btf ? 0 : errno ? -errno : -EINVAL;
+	if (mapped)
+		munmap(data, size);
+	else
+		free(data);
+	if (!btf)
+		return btf_error(err, len, code, "%s: cannot load BTF: %s", path, strerror(-code));
+	*out = btf;
+	return 0;
+}
+
 int comb_btf_load_target(const char *path_or_null, struct btf **out, char *err, size_t len)
 {
 	const char *path = path_or_null ? path_or_null : DEFAULT_TARGET_BTF;
 	*out = NULL;
+	int rc = load_kernel_btf(path, out, err, len);
+	if (rc <= 0)
+		return rc;
 	errno = 0;
 	struct btf *btf = btf__parse(path, NULL);
 	if (!btf) {
@@ -69,7 +130,7 @@ int comb_btf_load_target(const char *path_or_null, struct btf **out, char *err, 
 		return btf_error(err, len, code, "%s: cannot load BTF: %s", path, strerror(-code));
 	}
 	char why[200];
-	int rc = comb_btf_validate(btf, why, sizeof(why));
+	rc = comb_btf_validate(btf, why, sizeof(why));
 	if (rc) {
 		btf__free(btf);
 		return btf_error(err, len, rc, "%s: %s", path, why);

@@ -24,7 +24,8 @@ struct btf;
 int comb_btf_from_data(const void *data, size_t size, struct btf **out, char *err, size_t len);
 
 /* Load a target BTF for CO-RE: path NULL means /sys/kernel/btf/vmlinux; a
- * file may be raw BTF or an ELF object with a .BTF section. Validated. */
+ * file may be raw BTF or an ELF object with a .BTF section. Validated,
+ * except the kernel's own BTF in sysfs, which the kernel checked at boot. */
 int comb_btf_load_target(const char *path_or_null, struct btf **out, char *err, size_t len);
 
 /* The checks libbpf's parser does not make (see the comment at the top). */

@@ -3,7 +3,10 @@
  * Steps, as in libbpf's relo_core.c: (1) parse the local spec: the access
  * string becomes a list of accessors (named members, array indices) and a
  * bit offset; (2) collect target candidates: every target type of a
- * compatible kind whose essential name equals the local root's; (3) match
+ * compatible kind whose essential name equals the local root's, found through
+ * an index of the target built once (struct comb_core_target: a hash table
+ * from essential name to type ids, so a relocation against vmlinux's 100k+
+ * types costs a chain walk, not a scan); (3) match
  * the local spec against each candidate (members by name, descending into
  * anonymous members; arrays by bounds) and compute the value for each match;
  * all matches must agree; (4) with no match, field and enum-value kinds
@@ -766,7 +769,126 @@ static int calc_value(const struct core_spec *local, const struct core_spec *tar
 
 /* --- step 2: candidates ------------------------------------------------ */
 
-static int resolve_against_target(const struct core_spec *local, const struct btf *target,
+/* The target index: a chained hash table from essential name to type ids.
+ * head[bucket] is the first type id of a chain, next[id] the one after it
+ * (0 ends a chain; type 0 is void and never a candidate). Chains are built
+ * from the last id down, so each lists ids in increasing order: candidates
+ * come out in the order a linear scan of the target would find them, and
+ * results (first match, ambiguity messages) do not depend on the index.
+ * Only the kinds a relocation can name are indexed (types, not the FUNC,
+ * VAR, DATASEC and DECL_TAG declarations, which are most of vmlinux's named
+ * records); a root of those kinds, which compilers do not emit, is looked up
+ * with a scan instead, with the same result. */
+struct comb_core_target {
+	const struct btf *btf;
+	uint32_t mask;
+	uint32_t *head;
+	uint32_t *next;
+};
+
+static bool kind_is_indexed(uint32_t kind)
+{
+	return kind != BTF_KIND_FUNC && kind != BTF_KIND_VAR && kind != BTF_KIND_DATASEC &&
+	       kind != BTF_KIND_DECL_TAG;
+}
+
+/* Hash of the first len bytes of name: its length and its first and last
+ * (up to) 8 bytes, mixed. O(1) per name, which matters when indexing every
+ * type name of vmlinux; the rare collisions only lengthen a chain, and
+ * lookups compare the names. */
+static uint32_t name_hash(const char *name, size_t len)
+{
+	uint64_t head = 0, tail = 0;
+	memcpy(&head, name, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&tail, name + len - 8, 8);
+	uint64_t h = (head * 0x9e3779b97f4a7c15ull) ^ (tail * 0xc2b2ae3d27d4eb4full) ^
+		     (len * 0x165667b19e3779f9ull);
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
+}
+
+/* essential_name_len, with a fast path for the usual name without "___". */
+static size_t essential_name_len_fast(const char *name)
+{
+	return strstr(name, "___") ? essential_name_len(name) : strlen(name);
+}
+
+int comb_core_target_new(const struct btf *target, struct comb_core_target **out)
+{
+	*out = NULL;
+	uint32_t n = btf__type_cnt(target), buckets = 16;
+	while (buckets < n / 4 && buckets < (1u << 30)) /* most types are not indexed */
+		buckets <<= 1;
+	struct comb_core_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->btf = target;
+	t->mask = buckets - 1;
+	t->head = calloc(buckets, sizeof(*t->head));
+	t->next = calloc(n, sizeof(*t->next));
+	if (!t->head || !t->next) {
+		comb_core_target_free(t);
+		return -ENOMEM;
+	}
+	for (uint32_t id = n - 1; id > 0; id--) {
+		const struct btf_type *bt = btf__type_by_id(target, id);
+		if (!bt || !bt->name_off || !kind_is_indexed(btf_kind(bt)))
+			continue;
+		const char *name = btf__name_by_offset(target, bt->name_off);
+		if (!name || !*name)
+			continue;
+		uint32_t b = name_hash(name, essential_name_len_fast(name)) & t->mask;
+		t->next[id] = t->head[b];
+		t->head[b] = id;
+	}
+	*out = t;
+	return 0;
+}
+
+void comb_core_target_free(struct comb_core_target *t)
+{
+	if (!t)
+		return;
+	free(t->head);
+	free(t->next);
+	free(t);
+}
+
+const struct btf *comb_core_target_btf(const struct comb_core_target *t)
+{
+	return t->btf;
+}
+
+/* Walks the chain of lname's bucket: the next type id after prev (0 to
+ * start) whose kind is compatible with lt and whose essential name is
+ * lname's first lname_len bytes; 0 when there is none. */
+static uint32_t next_candidate(const struct comb_core_target *t, const struct btf_type *lt,
+			       const char *lname, size_t lname_len, uint32_t prev)
+{
+	if (!kind_is_indexed(btf_kind(lt))) { /* scan */
+		uint32_t n = btf__type_cnt(t->btf);
+		for (uint32_t id = prev + 1; id < n; id++) {
+			const struct btf_type *tt = btf__type_by_id(t->btf, id);
+			const char *tname = name_of(t->btf, tt->name_off);
+			if (btf_kind_core_compat(tt, lt) && strncmp(lname, tname, lname_len) == 0 &&
+			    essential_name_len(tname) == lname_len)
+				return id;
+		}
+		return 0;
+	}
+	uint32_t id = prev ? t->next[prev] : t->head[name_hash(lname, lname_len) & t->mask];
+	for (; id; id = t->next[id]) {
+		const struct btf_type *tt = btf__type_by_id(t->btf, id);
+		if (!btf_kind_core_compat(tt, lt))
+			continue;
+		const char *tname = name_of(t->btf, tt->name_off);
+		if (strncmp(lname, tname, lname_len) == 0 && essential_name_len(tname) == lname_len)
+			return id;
+	}
+	return 0;
+}
+
+static int resolve_against_target(const struct core_spec *local, const struct comb_core_target *target,
 				  struct core_value *out, char *err, size_t len,
 				  const struct comb_core_relo *relo)
 {
@@ -779,17 +901,13 @@ static int resolve_against_target(const struct core_spec *local, const struct bt
 	struct core_spec *cand = malloc(sizeof(*cand));
 	if (!cand)
 		return core_error(err, len, relo, -ENOMEM, "out of memory");
+	const struct btf *tb = target->btf;
 	uint64_t first_bit_offset = 0;
 	int matches = 0, rc = 0;
-	uint32_t n = btf__type_cnt(target);
-	for (uint32_t id = 1; id < n && !rc; id++) {
-		const struct btf_type *t = btf__type_by_id(target, id);
-		if (!btf_kind_core_compat(t, lt))
-			continue;
-		const char *tname = name_of(target, t->name_off);
-		if (essential_name_len(tname) != lname_len || strncmp(lname, tname, lname_len))
-			continue;
-		rc = spec_match(local, target, id, cand);
+	for (uint32_t id = next_candidate(target, lt, lname, lname_len, 0); id && !rc;
+	     id = next_candidate(target, lt, lname, lname_len, id)) {
+		const char *tname = name_of(tb, btf__type_by_id(tb, id)->name_off);
+		rc = spec_match(local, tb, id, cand);
 		if (rc < 0) {
 			rc = core_error(err, len, relo, rc, "matching target type [%u] %s failed: %s",
 					id, tname, strerror(-rc));
@@ -925,9 +1043,9 @@ static int patch_insn(struct comb_insn *insn, size_t avail, struct core_value *v
 	}
 }
 
-int comb_core_relocate(const struct btf *local, const struct btf *target,
-		       const struct comb_core_relo *relo, struct comb_insn *insns, size_t count,
-		       struct comb_core_result *res, char *err, size_t len)
+int comb_core_relocate_indexed(const struct btf *local, const struct comb_core_target *target,
+			       const struct comb_core_relo *relo, struct comb_insn *insns,
+			       size_t count, struct comb_core_result *res, char *err, size_t len)
 {
 	memset(res, 0, sizeof(*res));
 	res->insn_idx = relo->insn_off / 8;
@@ -970,4 +1088,17 @@ int comb_core_relocate(const struct btf *local, const struct btf *target,
 		snprintf(res->why, sizeof(res->why), "%s", v.why[0] ? v.why : "cannot be resolved");
 	}
 	return 0;
+}
+
+int comb_core_relocate(const struct btf *local, const struct btf *target,
+		       const struct comb_core_relo *relo, struct comb_insn *insns, size_t count,
+		       struct comb_core_result *res, char *err, size_t len)
+{
+	struct comb_core_target *index;
+	memset(res, 0, sizeof(*res));
+	if (comb_core_target_new(target, &index))
+		return core_error(err, len, relo, -ENOMEM, "out of memory indexing the target BTF");
+	int rc = comb_core_relocate_indexed(local, index, relo, insns, count, res, err, len);
+	comb_core_target_free(index);
+	return rc;
 }

@@ -58,7 +58,22 @@ struct comb_core_result {
  * prints them), "unknown" for others. */
 const char *comb_core_kind_name(uint32_t kind);
 
-/* Compute and apply one relocation. insns/count are the instructions of the
+/* An index of a target BTF for candidate lookup (essential name -> type
+ * ids), built in one pass over its types. Build it once per target and
+ * reuse it for every relocation against that target (object.c keeps it with
+ * the object's target BTF); the BTF must outlive it. */
+struct comb_core_target;
+int comb_core_target_new(const struct btf *target, struct comb_core_target **out);
+void comb_core_target_free(struct comb_core_target *target);
+const struct btf *comb_core_target_btf(const struct comb_core_target *target);
+
+/* comb_core_relocate against an indexed target: the same results. */
+int comb_core_relocate_indexed(const struct btf *local, const struct comb_core_target *target,
+			       const struct comb_core_relo *relo, struct comb_insn *insns,
+			       size_t count, struct comb_core_result *res, char *err, size_t len);
+
+/* Compute and apply one relocation (indexing target for this call alone:
+ * for one-off use; loops over many relocations want the indexed form). insns/count are the instructions of the
  * program section the record belongs to (relo->insn_off is a byte offset
  * into them). Returns 0 when the instruction was patched or poisoned (see
  * res->poisoned), or a negative errno for malformed input that libbpf also

@@ -22,6 +22,7 @@
 
 struct btf;
 struct comb_btf_ext;
+struct comb_core_target;
 
 /* ---- ELF container (elf.c) ---- */
 
@@ -158,6 +159,7 @@ struct comb_object {
 	bool loaded;
 	struct comb_btf_ext *btf_ext; /* .BTF.ext, NULL if absent */
 	struct btf *target_btf;     /* for CO-RE, loaded when first needed */
+	struct comb_core_target *core_target; /* its candidate index (core.h), built with it */
 	char line_buf[1024];        /* comb_object_prog_line's answer */
 };
 
@@ -193,6 +195,22 @@ int loader_relocate_prog(struct comb_object *obj, struct obj_prog *prog, size_t 
  * [start, start + len) instructions to insns (the function's copy). */
 int loader_core_function(struct comb_object *obj, const struct obj_prog *prog, uint32_t sec, size_t start,
 			 struct comb_insn *insns, size_t len, char *err, size_t err_len);
+
+/* core_prog.c: one program relocated (CO-RE included) into private buffers,
+ * without loading it or changing the object: as loader_relocate_prog lays
+ * it out, or, when relocations other than CO-RE fail, the entry function
+ * alone with CO-RE applied (entry_only). segs says where each function
+ * landed. Free with loader_core_prog_free. For tests and tools. */
+struct loader_core_prog {
+	struct comb_insn *insns;
+	size_t count;
+	struct loader_segment *segs;
+	size_t seg_count;
+	bool entry_only;
+};
+int loader_core_prog(struct comb_object *obj, size_t index, struct loader_core_prog *out, char *err,
+		     size_t err_len);
+void loader_core_prog_free(struct loader_core_prog *p);
 
 /* BTF helpers shared by maps_def.c and globals.c (libbpf's struct btf). */
 const struct btf_type *loader_btf_skip_mods(const struct btf *btf, uint32_t id, uint32_t *out_id);

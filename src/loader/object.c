@@ -294,6 +294,7 @@ void comb_object_close(struct comb_object *obj)
 	free(obj->progs);
 	free(obj->maps);
 	btf__free(obj->btf);
+	comb_core_target_free(obj->core_target);
 	btf__free(obj->target_btf);
 	comb_btf_ext_free(obj->btf_ext);
 	elf_file_free(&obj->elf);
@@ -416,12 +417,15 @@ int loader_core_function(struct comb_object *obj, const struct obj_prog *prog, u
 		obj->btf_ext ? comb_btf_ext_find(obj->btf_ext, COMB_BTF_EXT_CORE_RELO, sec_name) : NULL;
 	if (!records || records->count == 0)
 		return 0;
-	if (!obj->target_btf) {
+	if (!obj->core_target) {
 		char why[256] = "";
-		int rc = comb_btf_load_target(obj->target_btf_path, &obj->target_btf, why, sizeof(why));
+		int rc = obj->target_btf ? 0 : comb_btf_load_target(obj->target_btf_path, &obj->target_btf,
+								   why, sizeof(why));
 		if (rc)
 			return loader_error(err, err_len, obj->name, sec_name, 0,
 					    "prog %s: CO-RE needs a target BTF: %s", prog->name, why);
+		if (comb_core_target_new(obj->target_btf, &obj->core_target))
+			return -ENOMEM;
 	}
 	for (size_t i = 0; i < records->count; i++) {
 		struct comb_core_relo relo = records->core_relo[i];
@@ -430,7 +434,8 @@ int loader_core_function(struct comb_object *obj, const struct obj_prog *prog, u
 		relo.insn_off -= (uint32_t)(start * 8);
 		struct comb_core_result res;
 		char why[256] = "";
-		int rc = comb_core_relocate(obj->btf, obj->target_btf, &relo, insns, len, &res, why, sizeof(why));
+		int rc = comb_core_relocate_indexed(obj->btf, obj->core_target, &relo, insns, len, &res, why,
+						    sizeof(why));
 		if (rc)
 			return loader_error(err, err_len, obj->name, sec_name, records->core_relo[i].insn_off,
 					    "prog %s: CO-RE relocation %zu: %s", prog->name, i, why);

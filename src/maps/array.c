@@ -1,5 +1,5 @@
 /* src/maps/array.c - array maps: ARRAY, PERCPU_ARRAY, PROG_ARRAY,
- * ARRAY_OF_MAPS and (creation only) PERF_EVENT_ARRAY.
+ * ARRAY_OF_MAPS (PERF_EVENT_ARRAY: perf_event_array.c).
  *
  * Keys are u32 indexes; every entry exists from creation (zeroed), so
  * BPF_NOEXIST always fails with -EEXIST and delete is -EINVAL, as in the
@@ -8,7 +8,11 @@
  * space reads and writes. Program arrays and arrays of maps store 8-byte
  * pointers (to a struct comb_prog or struct comb_map) although their declared
  * value_size is 4 (the kernel's fd); user space passes a pointer to the
- * pointer. Array lookups take no lock.
+ * pointer. Storage is the map's shared region (region.c); array operations
+ * take no lock. A value of 4 or 8 bytes is written with one atomic store
+ * (so a writer killed mid-update leaves the old or the new value); larger
+ * values are copied in place, as in the kernel (use bpf_spin_lock or atomic
+ * adds for multi-word consistency).
  */
 #include <errno.h>
 #include <string.h>
@@ -25,6 +29,22 @@
 static uint8_t *array_slot(struct comb_map *map, uint32_t index, uint32_t cpu)
 {
 	return map->storage + ((uint64_t)index * map->nr_cpus + cpu) * map->value_stride;
+}
+
+/* One store for word-sized values; memcpy otherwise. */
+static void store_value(uint8_t *slot, const void *value, uint32_t size)
+{
+	if (size == 8) {
+		uint64_t v;
+		memcpy(&v, value, 8);
+		__atomic_store_n((uint64_t *)slot, v, __ATOMIC_RELEASE);
+	} else if (size == 4) {
+		uint32_t v;
+		memcpy(&v, value, 4);
+		__atomic_store_n((uint32_t *)slot, v, __ATOMIC_RELEASE);
+	} else {
+		memcpy(slot, value, size);
+	}
 }
 
 static int array_init_common(struct comb_map *map, uint32_t allowed_flags, uint32_t value_max,
@@ -96,7 +116,7 @@ static int array_update(struct comb_map *map, const void *key, const void *value
 	if (flags & COMB_NOEXIST)
 		return -EEXIST;
 	if (!map->percpu) {
-		memcpy(array_slot(map, index, 0), value, map->info.value_size);
+		store_value(array_slot(map, index, 0), value, map->info.value_size);
 	} else if (cpu == MAP_ALL_CPUS) {
 		for (uint32_t c = 0; c < map->nr_cpus; c++)
 			memcpy(array_slot(map, index, c), (const uint8_t *)value + (size_t)c * map->value_stride,
@@ -190,15 +210,6 @@ static void *array_of_maps_lookup_ptr(struct comb_map *map, const void *key)
 	return map_slot_pointer(array_slot(map, index, 0));
 }
 
-static int not_yet(void)
-{
-	return -ENOTSUP;
-}
-static int perf_lookup(struct comb_map *m, const void *k, void *v) { return not_yet(); }
-static int perf_update(struct comb_map *m, const void *k, const void *v, uint64_t f, int c) { return not_yet(); }
-static int perf_delete(struct comb_map *m, const void *k) { return not_yet(); }
-static void *perf_lookup_ptr(struct comb_map *m, const void *k) { return NULL; }
-
 const struct map_ops comb_array_ops = {
 	.init = array_init, .lookup = array_lookup, .update = array_update, .delete = array_delete,
 	.get_next_key = array_get_next_key, .lookup_ptr = array_lookup_ptr, .array_value = array_value,
@@ -217,8 +228,12 @@ const struct map_ops comb_array_of_maps_ops = {
 	.delete = pointer_array_delete, .get_next_key = array_get_next_key,
 	.lookup_ptr = array_of_maps_lookup_ptr,
 };
-/* Creation only for now, so that objects declaring one load. */
-const struct map_ops comb_perf_event_array_ops = {
-	.init = pointer_array_init, .lookup = perf_lookup, .update = perf_update, .delete = perf_delete,
-	.get_next_key = array_get_next_key, .lookup_ptr = perf_lookup_ptr,
-};
+/* PERF_EVENT_ARRAY lives in perf_event_array.c. */
+
+/* What bpf_tail_call jumps to: the program in slot index of a PROG_ARRAY. */
+struct comb_prog *comb_map_prog_array_get(struct comb_map *map, uint32_t index)
+{
+	if (!map || map->ops != &comb_prog_array_ops || index >= map->info.max_entries)
+		return NULL;
+	return map_slot_pointer(array_slot(map, index, 0));
+}

@@ -1,22 +1,36 @@
 /* src/maps/hash.c - hash maps: HASH, PERCPU_HASH, LRU_HASH,
- * LRU_PERCPU_HASH and HASH_OF_MAPS.
+ * LRU_PERCPU_HASH and HASH_OF_MAPS, in shared memory.
  *
- * Storage (one region, see internal.h): a power-of-two array of bucket heads,
- * then a pool of max_entries preallocated elements. An element is a header
- * (next index, hash, LRU stamp), the key (rounded up to 8 bytes) and the
- * value slot(s). Indexes are stored plus one so that 0 ends a chain. Unused
- * elements are handed out in order (next_unused), freed ones go on a free
- * list: nothing is ever allocated after creation, and a full map answers
- * -E2BIG -- except an LRU map, which evicts its least recently used element
- * (a scan of every chain; the kernel's per-CPU LRU lists can come later).
+ * Storage (the map's shared region, see region.c): a power-of-two array of
+ * bucket links, then a pool of max_entries + 1 preallocated elements (one
+ * spare so that replacing a value in a full map works). An element is a
+ * header (next link, hash, LRU stamp), the key (rounded up to 8 bytes) and
+ * the value slot(s). Links are u32: 1..pool_n name an element; a "nulls"
+ * link (NULLS_BIT | bucket) ends the chain of that bucket; 0 ends the free
+ * list. The state words (count, free list head, next never-used element,
+ * LRU clock) live in the region's header.
  *
- * Concurrency (first cut): updates, deletes and user-space reads hold the
- * map's mutex; programs' lookups walk chains without it. Elements are never
- * unmapped, so a racing lookup cannot fault, and chain walks are bounded by
- * max_entries, but it may miss a key being replaced at that moment.
- * Iteration order is bucket order, then chain order, as in the kernel.
+ * Concurrency: updates and deletes hold the map's robust lock; programs'
+ * lookups take no lock: they walk a chain with acquire loads, and because
+ * an element may be freed and reused in another chain under them, a walk
+ * that does not end on its own bucket's nulls link starts again (the
+ * kernel's hlist_nulls trick). Elements never move and are never unmapped.
+ *
+ * Crash consistency: a new or replacing element is written whole, then
+ * published with one release store of a link; the element it replaces is
+ * freed after. A writer killed anywhere leaves every chain intact (old or
+ * new value visible); elements it had taken off the free list, and the
+ * count, are rebuilt by hash_recover (a scan of the chains) when the next
+ * locker sees the dead owner. hash_recover also checks a reopened pinned
+ * file: links out of range, elements in the wrong bucket or reached twice
+ * mean corruption (-EINVAL).
+ *
+ * Values of non-per-CPU maps are replaced, not rewritten in place (as in
+ * the kernel); per-CPU slots are written in place. Iteration order is bucket
+ * order, then chain order, as in the kernel.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "maps/internal.h"
@@ -29,20 +43,42 @@
 #define HASH_KEY_MAX       512u        /* the kernel's MAX_BPF_STACK */
 #define HASH_VALUE_MAX     (1u << 22)
 #define PERCPU_VALUE_MAX   (1u << 15)
+#define HASH_ENTRIES_MAX   (1u << 30)
+#define NULLS_BIT          0x80000000u
+#define LOOKUP_RETRIES     8
 
 struct hash_elem {
-	uint32_t next;  /* index + 1 of the next element in the chain (or free list) */
+	uint32_t next;  /* link to the next element in the chain (or free list) */
 	uint32_t hash;
 	uint64_t stamp; /* LRU: the map's clock at the last use */
 	uint8_t data[]; /* key, then value slot(s) */
 };
 
-static struct hash_elem *elem_at(const struct comb_map *map, uint32_t index_plus_one)
+/* The state words, in the region header's family words. */
+struct hash_words {
+	uint32_t count;
+	uint32_t free_head;   /* link of the first free element, 0: none */
+	uint32_t next_unused; /* elements above this were never used */
+	uint32_t pool_n;
+	uint64_t clock;       /* LRU: bumped on every use */
+};
+
+static struct hash_words *words(const struct comb_map *map)
 {
-	return (struct hash_elem *)(map->hash.pool + (uint64_t)(index_plus_one - 1) * map->hash.elem_size);
+	return (struct hash_words *)map_family_words(map);
 }
 
-static uint32_t elem_index(const struct comb_map *map, const struct hash_elem *e)
+static uint32_t pool_n(const struct comb_map *map)
+{
+	return map->info.max_entries + 1;
+}
+
+static struct hash_elem *elem_at(const struct comb_map *map, uint32_t link)
+{
+	return (struct hash_elem *)(map->hash.pool + (uint64_t)(link - 1) * map->hash.elem_size);
+}
+
+static uint32_t elem_link(const struct comb_map *map, const struct hash_elem *e)
 {
 	return (uint32_t)(((const uint8_t *)e - map->hash.pool) / map->hash.elem_size) + 1;
 }
@@ -57,52 +93,132 @@ static uint8_t *elem_value(const struct comb_map *map, struct hash_elem *e, uint
 	return e->data + map->hash.key_stride + (uint64_t)cpu * map->value_stride;
 }
 
-/* FNV-1a over the key, with a final avalanche so low bits pick buckets well. */
-static uint32_t key_hash(const struct comb_map *map, const void *key)
+static uint64_t mix64(uint64_t h)
 {
-	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (uint32_t i = 0; i < map->info.key_size; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
-	return (uint32_t)h;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
 }
 
-static uint32_t *bucket_of(const struct comb_map *map, uint32_t hash)
+/* Eight bytes at a time, then an avalanche so low bits pick buckets well;
+ * 4- and 8-byte keys (the common ones) take a direct path. */
+static uint32_t key_hash(const struct comb_map *map, const void *key)
 {
-	return &map->hash.buckets[hash & (map->hash.n_buckets - 1)];
+	const uint8_t *p = key;
+	uint32_t n = map->info.key_size;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	if (n == 4) {
+		uint32_t k;
+		memcpy(&k, p, 4);
+		return (uint32_t)mix64(h ^ k);
+	}
+	if (n == 8) {
+		uint64_t k;
+		memcpy(&k, p, 8);
+		return (uint32_t)mix64(h ^ k);
+	}
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t chunk;
+		memcpy(&chunk, p, 8);
+		h = (h ^ chunk) * 0x100000001b3ull;
+		h = (h << 29) | (h >> 35);
+	}
+	if (n) {
+		uint64_t tail = 0;
+		memcpy(&tail, p, n);
+		h = (h ^ tail) * 0x100000001b3ull;
+	}
+	return (uint32_t)mix64(h);
 }
 
-static uint32_t load_index(const uint32_t *p)
+static uint32_t bucket_index(const struct comb_map *map, uint32_t hash)
+{
+	return hash & (map->hash.n_buckets - 1);
+}
+
+static uint32_t load_link(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-/* The element holding key, or NULL; *link receives the index slot that
- * points to it (for unlinking). Bounded so a racing writer cannot trap a
- * lock-free reader in a cycle. */
-static struct hash_elem *hash_find(const struct comb_map *map, uint32_t hash, const void *key,
-				   uint32_t **link)
+static void publish_link(uint32_t *p, uint32_t link)
 {
-	uint32_t *slot = bucket_of(map, hash);
-	for (uint32_t steps = 0; steps <= map->info.max_entries; steps++) {
-		uint32_t idx = load_index(slot);
-		if (idx == 0 || idx > map->info.max_entries)
-			return NULL;
-		struct hash_elem *e = elem_at(map, idx);
-		if (e->hash == hash && memcmp(elem_key(e), key, map->info.key_size) == 0) {
-			if (link)
-				*link = slot;
-			return e;
+	__atomic_store_n(p, link, __ATOMIC_RELEASE);
+}
+
+static bool link_is_elem(const struct comb_map *map, uint32_t link)
+{
+	return link != 0 && !(link & NULLS_BIT) && link <= pool_n(map);
+}
+
+static bool keys_equal(const struct comb_map *map, const uint8_t *a, const void *b)
+{
+	switch (map->info.key_size) {
+	case 4: {
+		uint32_t x, y;
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		return x == y;
+	}
+	case 8: {
+		uint64_t x, y;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		return x == y;
+	}
+	default:
+		return memcmp(a, b, map->info.key_size) == 0;
+	}
+}
+
+static bool elem_matches(const struct comb_map *map, struct hash_elem *e, uint32_t hash, const void *key)
+{
+	return e->hash == hash && keys_equal(map, elem_key(e), key);
+}
+
+/* One walk of bucket b. 1: found (*found, *slot set); 0: absent (ended on
+ * b's nulls link); -1: the walk strayed (an element moved), walk again. */
+static int walk_chain(const struct comb_map *map, uint32_t b, uint32_t hash, const void *key,
+		      struct hash_elem **found, uint32_t **slot)
+{
+	uint32_t *at = &map->hash.buckets[b];
+	uint32_t limit = pool_n(map);
+	for (uint32_t steps = 0; steps <= limit; steps++) {
+		uint32_t link = load_link(at);
+		if (!link_is_elem(map, link))
+			return link == (NULLS_BIT | b) ? 0 : -1;
+		struct hash_elem *e = elem_at(map, link);
+		if (elem_matches(map, e, hash, key)) {
+			*found = e;
+			if (slot)
+				*slot = at;
+			return 1;
 		}
-		slot = &e->next;
+		at = &e->next;
+	}
+	return -1;
+}
+
+/* The element holding key, or NULL; *slot receives the link that points to
+ * it. Lock-free callers may retry; under the lock one walk is exact. */
+static struct hash_elem *hash_find(const struct comb_map *map, uint32_t hash, const void *key, uint32_t **slot)
+{
+	uint32_t b = bucket_index(map, hash);
+	for (int attempt = 0; attempt < LOOKUP_RETRIES; attempt++) {
+		struct hash_elem *e = NULL;
+		int rc = walk_chain(map, b, hash, key, &e, slot);
+		if (rc >= 0)
+			return e;
 	}
 	return NULL;
 }
 
-static int hash_init_common(struct comb_map *map, uint32_t allowed, uint32_t value_max, char *err,
+/* ---- creation */
+
+static int check_definition(struct comb_map *map, uint32_t allowed, uint32_t value_max, char *err,
 			    size_t err_len)
 {
 	const struct comb_map_info *in = &map->info;
@@ -114,13 +230,24 @@ static int hash_init_common(struct comb_map *map, uint32_t allowed, uint32_t val
 	if (in->value_size > value_max)
 		return map_fail(err, err_len, -E2BIG, map, "value_size %u is larger than %u", in->value_size,
 				value_max);
-	if (in->max_entries > (1u << 31))
-		return map_fail(err, err_len, -E2BIG, map, "max_entries %u is too large", in->max_entries);
+	if (in->max_entries > HASH_ENTRIES_MAX)
+		return map_fail(err, err_len, -E2BIG, map, "max_entries %u is too large (at most %u)",
+				in->max_entries, HASH_ENTRIES_MAX);
 	int rc = map_check_flags(map, allowed, err, err_len);
 	if (rc)
 		return rc;
 	if (map->lru && (in->map_flags & COMB_F_NO_PREALLOC))
 		return map_fail(err, err_len, -ENOTSUP, map, "LRU maps are always preallocated (drop BPF_F_NO_PREALLOC)");
+	return 0;
+}
+
+static int hash_init_common(struct comb_map *map, uint32_t allowed, uint32_t value_max, char *err,
+			    size_t err_len)
+{
+	int rc = check_definition(map, allowed, value_max, err, err_len);
+	if (rc)
+		return rc;
+	const struct comb_map_info *in = &map->info;
 	if (!map->value_stride)
 		map->value_stride = (uint32_t)map_round8(in->value_size);
 	struct hash_state *h = &map->hash;
@@ -134,11 +261,16 @@ static int hash_init_common(struct comb_map *map, uint32_t allowed, uint32_t val
 		return map_fail(err, err_len, -E2BIG, map, "elements of %llu bytes are too large",
 				(unsigned long long)elem_size);
 	h->elem_size = (uint32_t)elem_size;
-	rc = map_alloc_storage(map, buckets_size + elem_size * in->max_entries, err, err_len);
+	rc = map_alloc_storage(map, buckets_size + elem_size * pool_n(map), err, err_len);
 	if (rc)
 		return rc;
 	h->buckets = (uint32_t *)map->storage;
 	h->pool = map->storage + buckets_size;
+	if (map_storage_is_new(map)) {
+		for (uint32_t b = 0; b < h->n_buckets; b++)
+			h->buckets[b] = NULLS_BIT | b;
+		words(map)->pool_n = pool_n(map);
+	}
 	return 0;
 }
 
@@ -181,51 +313,63 @@ static int hash_of_maps_init(struct comb_map *map, char *err, size_t err_len)
 				4, err, err_len);
 }
 
+/* ---- elements (lock held) */
+
 static void touch(struct comb_map *map, struct hash_elem *e)
 {
 	if (map->lru)
-		__atomic_store_n(&e->stamp, __atomic_add_fetch(&map->hash.clock, 1, __ATOMIC_RELAXED),
+		__atomic_store_n(&e->stamp, __atomic_add_fetch(&words(map)->clock, 1, __ATOMIC_RELAXED),
 				 __ATOMIC_RELAXED);
 }
 
-/* Unlink the least recently used element (lock held); NULL if empty. */
-static struct hash_elem *lru_evict(struct comb_map *map)
+static void elem_free(struct comb_map *map, struct hash_elem *e)
+{
+	struct hash_words *w = words(map);
+	__atomic_store_n(&e->next, w->free_head, __ATOMIC_RELEASE);
+	w->free_head = elem_link(map, e);
+}
+
+/* Unlink and free the least recently used element; false if empty. */
+static bool lru_evict(struct comb_map *map)
 {
 	struct hash_elem *oldest = NULL;
-	uint32_t *oldest_link = NULL;
+	uint32_t *oldest_slot = NULL;
 	for (uint32_t b = 0; b < map->hash.n_buckets; b++) {
-		for (uint32_t *link = &map->hash.buckets[b]; *link; link = &elem_at(map, *link)->next) {
-			struct hash_elem *e = elem_at(map, *link);
+		uint32_t *slot = &map->hash.buckets[b];
+		while (link_is_elem(map, *slot)) {
+			struct hash_elem *e = elem_at(map, *slot);
 			if (!oldest || e->stamp < oldest->stamp) {
 				oldest = e;
-				oldest_link = link;
+				oldest_slot = slot;
 			}
+			slot = &e->next;
 		}
 	}
-	if (oldest) {
-		__atomic_store_n(oldest_link, oldest->next, __ATOMIC_RELEASE);
-		map->hash.count--;
-	}
-	return oldest;
+	if (!oldest)
+		return false;
+	publish_link(oldest_slot, oldest->next);
+	words(map)->count--;
+	elem_free(map, oldest);
+	return true;
 }
 
-/* A fresh element (lock held), or NULL when the map is full. */
+/* An element off the free list or never used; NULL if none is left. */
 static struct hash_elem *elem_alloc(struct comb_map *map)
 {
-	struct hash_state *h = &map->hash;
-	if (h->free_head) {
-		struct hash_elem *e = elem_at(map, h->free_head);
-		h->free_head = e->next;
+	struct hash_words *w = words(map);
+	if (link_is_elem(map, w->free_head)) {
+		struct hash_elem *e = elem_at(map, w->free_head);
+		w->free_head = e->next;
 		return e;
 	}
-	if (h->next_unused < map->info.max_entries)
-		return elem_at(map, ++h->next_unused);
-	return map->lru ? lru_evict(map) : NULL;
+	if (w->next_unused < pool_n(map))
+		return elem_at(map, ++w->next_unused);
+	return NULL;
 }
 
-/* Store a value in e: every CPU's slot from user space; from a program the
- * current CPU's slot (fresh per-CPU elements start with the others zeroed). */
-static void elem_store(struct comb_map *map, struct hash_elem *e, const void *value, int cpu, bool fresh)
+/* Every CPU's slot from user space; from a program the current CPU's slot
+ * (the others zeroed in a fresh element). */
+static void elem_store(struct comb_map *map, struct hash_elem *e, const void *value, int cpu)
 {
 	if (!map->percpu) {
 		memcpy(elem_value(map, e, 0), value, map->holds_pointers ? sizeof(void *) : map->info.value_size);
@@ -237,38 +381,50 @@ static void elem_store(struct comb_map *map, struct hash_elem *e, const void *va
 			       map->info.value_size);
 		return;
 	}
-	if (fresh)
-		memset(elem_value(map, e, 0), 0, (size_t)map->nr_cpus * map->value_stride);
 	memcpy(elem_value(map, e, (uint32_t)cpu), value, map->info.value_size);
+}
+
+/* Write a whole new element for key (replacing old, if any) and publish it. */
+static int insert_elem(struct comb_map *map, uint32_t hash, const void *key, const void *value, int cpu,
+		       struct hash_elem *old, uint32_t *old_slot)
+{
+	struct hash_words *w = words(map);
+	if (!old && w->count >= map->info.max_entries && !(map->lru && lru_evict(map)))
+		return -E2BIG;
+	struct hash_elem *e = elem_alloc(map);
+	if (!e)
+		return -E2BIG;
+	memset(e->data, 0, map->hash.elem_size - sizeof(*e));
+	e->hash = hash;
+	memcpy(elem_key(e), key, map->info.key_size);
+	elem_store(map, e, value, cpu);
+	touch(map, e);
+	uint32_t *slot = old ? old_slot : &map->hash.buckets[bucket_index(map, hash)];
+	e->next = old ? old->next : *slot;
+	publish_link(slot, elem_link(map, e));
+	if (old)
+		elem_free(map, old);
+	else
+		w->count++;
+	return 0;
 }
 
 static int hash_update_locked(struct comb_map *map, const void *key, const void *value, uint64_t flags,
 			      int cpu)
 {
 	uint32_t hash = key_hash(map, key);
-	struct hash_elem *e = hash_find(map, hash, key, NULL);
+	uint32_t *slot = NULL;
+	struct hash_elem *e = hash_find(map, hash, key, &slot);
 	if (e && (flags & COMB_NOEXIST))
 		return -EEXIST;
 	if (!e && (flags & COMB_EXIST))
 		return -ENOENT;
-	if (e) {
-		elem_store(map, e, value, cpu, false);
+	if (e && map->percpu) {
+		elem_store(map, e, value, cpu);
 		touch(map, e);
 		return 0;
 	}
-	e = elem_alloc(map);
-	if (!e)
-		return -E2BIG;
-	memset(e->data, 0, map->hash.elem_size - sizeof(*e));
-	e->hash = hash;
-	memcpy(elem_key(e), key, map->info.key_size);
-	elem_store(map, e, value, cpu, true);
-	touch(map, e);
-	uint32_t *head = bucket_of(map, hash);
-	e->next = *head;
-	__atomic_store_n(head, elem_index(map, e), __ATOMIC_RELEASE);
-	map->hash.count++;
-	return 0;
+	return insert_elem(map, hash, key, value, cpu, e, slot);
 }
 
 static int hash_update(struct comb_map *map, const void *key, const void *value, uint64_t flags, int cpu)
@@ -279,37 +435,37 @@ static int hash_update(struct comb_map *map, const void *key, const void *value,
 		if (!pointer)
 			return -EINVAL;
 	}
-	pthread_mutex_lock(&map->lock);
+	map_lock(map);
 	int rc = hash_update_locked(map, key, value, flags, cpu);
-	pthread_mutex_unlock(&map->lock);
+	map_unlock(map);
 	return rc;
 }
 
 static int hash_delete(struct comb_map *map, const void *key)
 {
-	uint32_t *link = NULL;
-	pthread_mutex_lock(&map->lock);
-	struct hash_elem *e = hash_find(map, key_hash(map, key), key, &link);
+	uint32_t *slot = NULL;
+	map_lock(map);
+	struct hash_elem *e = hash_find(map, key_hash(map, key), key, &slot);
 	if (e) {
-		__atomic_store_n(link, e->next, __ATOMIC_RELEASE);
-		e->next = map->hash.free_head;
-		map->hash.free_head = elem_index(map, e);
-		map->hash.count--;
+		publish_link(slot, e->next);
+		words(map)->count--;
+		elem_free(map, e);
 	}
-	pthread_mutex_unlock(&map->lock);
+	map_unlock(map);
 	return e ? 0 : -ENOENT;
 }
 
+/* User space reads under the lock, so it never sees a recycled element. */
 static int hash_lookup(struct comb_map *map, const void *key, void *value)
 {
 	if (map->holds_pointers)
 		return -ENOTSUP; /* the kernel answers the inner map's id; comb has no ids yet */
-	pthread_mutex_lock(&map->lock);
+	map_lock(map);
 	struct hash_elem *e = hash_find(map, key_hash(map, key), key, NULL);
 	if (e)
 		memcpy(value, elem_value(map, e, 0),
 		       map->percpu ? (size_t)map->nr_cpus * map->value_stride : map->info.value_size);
-	pthread_mutex_unlock(&map->lock);
+	map_unlock(map);
 	return e ? 0 : -ENOENT;
 }
 
@@ -317,25 +473,25 @@ static int hash_lookup(struct comb_map *map, const void *key, void *value)
 static struct hash_elem *first_from_bucket(const struct comb_map *map, uint32_t b)
 {
 	for (; b < map->hash.n_buckets; b++)
-		if (map->hash.buckets[b])
+		if (link_is_elem(map, map->hash.buckets[b]))
 			return elem_at(map, map->hash.buckets[b]);
 	return NULL;
 }
 
 static int hash_get_next_key(struct comb_map *map, const void *key, void *next_key)
 {
-	pthread_mutex_lock(&map->lock);
+	map_lock(map);
 	struct hash_elem *next = NULL;
 	struct hash_elem *e = key ? hash_find(map, key_hash(map, key), key, NULL) : NULL;
 	if (!e)
 		next = first_from_bucket(map, 0);
-	else if (e->next)
+	else if (link_is_elem(map, e->next))
 		next = elem_at(map, e->next);
 	else
-		next = first_from_bucket(map, (e->hash & (map->hash.n_buckets - 1)) + 1);
+		next = first_from_bucket(map, bucket_index(map, e->hash) + 1);
 	if (next)
 		memcpy(next_key, elem_key(next), map->info.key_size);
-	pthread_mutex_unlock(&map->lock);
+	map_unlock(map);
 	return next ? 0 : -ENOENT;
 }
 
@@ -350,9 +506,63 @@ static void *hash_lookup_ptr(struct comb_map *map, const void *key)
 	return elem_value(map, e, map->percpu ? map_current_cpu(map) : 0);
 }
 
+/* ---- recovery (lock held) */
+
+/* Mark every element reachable from bucket b; -EINVAL on a corrupted chain. */
+static int mark_chain(const struct comb_map *map, uint32_t b, uint8_t *seen, uint32_t *count, uint32_t *highest)
+{
+	uint32_t link = map->hash.buckets[b];
+	while (link != (NULLS_BIT | b)) {
+		if (!link_is_elem(map, link) || seen[link - 1])
+			return -EINVAL;
+		seen[link - 1] = 1;
+		struct hash_elem *e = elem_at(map, link);
+		if (bucket_index(map, e->hash) != b)
+			return -EINVAL;
+		(*count)++;
+		if (link > *highest)
+			*highest = link;
+		link = e->next;
+	}
+	return 0;
+}
+
+/* Rebuild count and free list from the chains (see the top of the file). */
+static int hash_recover(struct comb_map *map)
+{
+	struct hash_words *w = words(map);
+	uint32_t n = pool_n(map);
+	if (w->pool_n != n || w->next_unused > n)
+		return -EINVAL;
+	uint8_t *seen = calloc(n, 1);
+	if (!seen)
+		return -ENOMEM;
+	uint32_t count = 0, highest = 0;
+	int rc = 0;
+	for (uint32_t b = 0; b < map->hash.n_buckets && !rc; b++)
+		rc = mark_chain(map, b, seen, &count, &highest);
+	if (!rc && count > map->info.max_entries)
+		rc = -EINVAL;
+	if (!rc) {
+		if (highest > w->next_unused)
+			w->next_unused = highest;
+		uint32_t free_head = 0;
+		for (uint32_t link = w->next_unused; link >= 1; link--) {
+			if (seen[link - 1])
+				continue;
+			__atomic_store_n(&elem_at(map, link)->next, free_head, __ATOMIC_RELEASE);
+			free_head = link;
+		}
+		w->free_head = free_head;
+		w->count = count;
+	}
+	free(seen);
+	return rc;
+}
+
 #define HASH_OPS(init_fn)                                                                   \
 	{ .init = init_fn, .lookup = hash_lookup, .update = hash_update, .delete = hash_delete, \
-	  .get_next_key = hash_get_next_key, .lookup_ptr = hash_lookup_ptr }
+	  .get_next_key = hash_get_next_key, .lookup_ptr = hash_lookup_ptr, .recover = hash_recover }
 
 const struct map_ops comb_hash_ops = HASH_OPS(hash_init);
 const struct map_ops comb_percpu_hash_ops = HASH_OPS(percpu_hash_init);

@@ -1,16 +1,44 @@
 /* src/maps/internal.h - what the map families share (not public).
  *
- * A struct comb_map is a header plus one storage region, mmap'ed anonymous
- * at creation and never resized: every key and value lives in it, so
- * pointers handed to programs stay valid for the map's lifetime and the
- * region can later move to shared memory. Each family (array.c, hash.c,
- * ringbuf.c) supplies a map_ops table; map.c dispatches to it and does the
- * checks every family shares.
+ * ===== FOR FAMILY AUTHORS (lpm_trie.c, queue.c, bloom.c, ringbuf.c, ...) =====
+ * Every map is ONE shared mapping (region.c): a header page (struct
+ * map_header: magic, format, the definition, a robust process-shared mutex,
+ * MAP_FAMILY_WORDS state words) followed by the data area. Several processes
+ * may map it at DIFFERENT addresses, and a pinned map outlives its creator.
+ *  1. Storage: call map_alloc_storage(map, bytes, err, err_len) ONCE in
+ *     ops->init, after your checks and after setting map->value_stride /
+ *     nr_cpus. map->storage then points to the data area (zeroed on
+ *     creation). The byte count is how you "declare your storage size": it
+ *     must depend only on the definition (it is recomputed and compared when
+ *     a pinned map is reopened).
+ *  2. Inside storage keep offsets or indexes, NEVER pointers. Your own state
+ *     (counts, heads, free lists) goes either at the start of storage or in
+ *     map_family_words(map) (MAP_FAMILY_WORDS u64, zeroed on creation).
+ *  3. Reopening a pinned map runs ops->init again on a private copy-on-write
+ *     view, then maps the shared file over it: init may (re)write constant
+ *     layout fields; anything random or stateful must be written only when
+ *     map_storage_is_new(map) (e.g. a bloom seed).
+ *  4. Locking: map_lock(map) / map_unlock(map), never a mutex of your own in
+ *     process memory. The mutex is robust and process-shared: when its holder
+ *     died, map_lock calls ops->recover(map) (optional) under the lock before
+ *     returning, so recover must rebuild your state words (counts, free lists)
+ *     from what is reachable. recover returns 0, or -EINVAL when the data is
+ *     corrupted beyond repair (comb_map_open_pinned also calls it to check a
+ *     file; it then refuses the file).
+ *  5. Publish with one release store (__atomic_store_n(..., __ATOMIC_RELEASE))
+ *     after writing the element completely: a writer killed mid-update must
+ *     leave the old or the new state visible, never a half-written one.
+ *  6. Per-process state that cannot be shared (fds, eventfds, pointers) goes
+ *     in map->family and is released by ops->free. A family that maps memory
+ *     of its own (ring buffers) may leave storage to itself, but the header
+ *     (and so map_lock) always exists: map_region_fd(map) gives the region's
+ *     file descriptor if you want to put your pages in the same file.
+ * ===========================================================================
  *
  * Values: value_stride is the bytes one value slot takes (value_size rounded
  * up to 8, or 8 for maps whose values are pointers to programs or maps);
  * per-CPU maps keep nr_cpus slots per entry, user space sees all of them
- * (nr_cpus * value_stride bytes), programs the slot of the CPU they run on.
+ * (nr_cpus * value_stride bytes), programs the slot map_current_cpu() gives.
  */
 #ifndef COMB_MAPS_INTERNAL_H
 #define COMB_MAPS_INTERNAL_H
@@ -34,50 +62,95 @@ struct map_ops {
 	int (*get_next_key)(struct comb_map *map, const void *key, void *next_key);
 	void *(*lookup_ptr)(struct comb_map *map, const void *key);
 	void *(*array_value)(struct comb_map *map, uint32_t index);
+	/* Optional: release what init made besides storage (called before
+	 * storage is unmapped; may unmap storage itself and set it NULL). */
+	void (*free)(struct comb_map *map);
+	/* Optional: repair state words after a lock holder died (lock held);
+	 * 0, or -EINVAL if the data is corrupted. See 4. above. */
+	int (*recover)(struct comb_map *map);
 };
 
-struct hash_state {
-	uint32_t n_buckets;     /* power of two */
-	uint32_t *buckets;      /* element index + 1 of each chain's head, 0: empty */
-	uint8_t *pool;          /* max_entries elements of elem_size bytes */
+/* ---- the shared region (region.c) */
+#define MAP_MAGIC          "COMBMAP"   /* 8 bytes with its NUL */
+#define MAP_FORMAT_VERSION 1u
+#define MAP_FAMILY_WORDS   32
+#define MAP_NAME_MAX       64
+
+/* map_header.flags */
+#define MAP_HDR_PERCPU   (1u << 0)
+#define MAP_HDR_LRU      (1u << 1)
+#define MAP_HDR_POINTERS (1u << 2) /* values are process-local pointers: not pinnable */
+
+struct map_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;      /* bytes before the data area (a page) */
+	uint64_t region_size;      /* header_size + data_size = the file's size */
+	uint64_t data_size;
+	uint32_t type, key_size, value_size, max_entries, map_flags;
+	uint32_t nr_cpus, value_stride, flags;
+	uint64_t map_extra;
+	char name[MAP_NAME_MAX];
+	uint64_t family[MAP_FAMILY_WORDS]; /* the family's state words */
+	uint32_t recoveries;       /* times a dead lock holder was repaired */
+	uint32_t reserved;
+	pthread_mutex_t lock;      /* robust, process-shared */
+};
+
+struct hash_state {            /* process-local cache of hash.c's layout */
+	uint32_t n_buckets;        /* power of two */
+	uint32_t *buckets;
+	uint8_t *pool;             /* max_entries + 1 elements of elem_size bytes */
 	uint32_t elem_size;
-	uint32_t key_stride;    /* key_size rounded up to 8 */
-	uint32_t next_unused;   /* elements never used yet start here */
-	uint32_t free_head;     /* freed elements (index + 1), linked through next */
-	uint32_t count;
-	uint64_t clock;         /* LRU: bumped on every use */
+	uint32_t key_stride;       /* key_size rounded up to 8 */
 };
 
+/* The process-local handle. */
 struct comb_map {
 	struct comb_map_info info; /* info.name points to name */
 	char *name;
 	const struct map_ops *ops;
-	uint8_t *storage;
+	struct map_header *header; /* the region's first page */
+	size_t region_size;
+	int region_fd;
+	int attach_fd;             /* >= 0 while comb_map_open_pinned runs init */
+	bool storage_new;
+	uint8_t *storage;          /* the data area (or the family's own memory) */
 	size_t storage_size;
 	uint32_t nr_cpus;          /* 1 unless per-CPU */
 	uint32_t value_stride;
 	bool percpu;
 	bool lru;
 	bool holds_pointers;       /* prog array, map-in-map: values are pointers */
-	pthread_mutex_t lock;      /* serialises hash updates and deletes */
 	struct hash_state hash;
+	void *family;              /* the family's own per-process state */
 };
 
 extern const struct map_ops comb_array_ops, comb_percpu_array_ops, comb_prog_array_ops,
 	comb_array_of_maps_ops, comb_perf_event_array_ops;
 extern const struct map_ops comb_hash_ops, comb_percpu_hash_ops, comb_lru_hash_ops,
 	comb_lru_percpu_hash_ops, comb_hash_of_maps_ops;
-extern const struct map_ops comb_ringbuf_ops;
+extern const struct map_ops comb_ringbuf_ops, comb_user_ringbuf_ops;
 
-/* Shared by the families (map.c). */
+/* Shared by the families (map.c, region.c). */
 int map_fail(char *err, size_t err_len, int rc, const struct comb_map *map, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 int map_alloc_storage(struct comb_map *map, uint64_t size, char *err, size_t err_len);
+bool map_storage_is_new(const struct comb_map *map);
+uint64_t *map_family_words(const struct comb_map *map);
+int map_region_fd(const struct comb_map *map);
+void map_lock(struct comb_map *map);
+void map_unlock(struct comb_map *map);
 /* Reject flags outside allowed and contradictory access flags. */
 int map_check_flags(const struct comb_map *map, uint32_t allowed, char *err, size_t err_len);
 uint32_t map_possible_cpus(void);
-/* The CPU whose slot a program uses (always < map->nr_cpus). */
+/* The per-CPU slot a program uses (always < map->nr_cpus). */
 uint32_t map_current_cpu(const struct comb_map *map);
+
+/* Per-CPU slots for the VM: call around a program run, so that no two runs
+ * at the same time share a slot (nests; leave undoes one enter). */
+void comb_percpu_slot_enter(void);
+void comb_percpu_slot_leave(void);
 
 static inline uint64_t map_round8(uint64_t n)
 {

@@ -2,13 +2,15 @@
  *
  * comb_map_create() finds the family for the kernel type number, lets it
  * check the definition and allocate the map's single storage region
- * (map_alloc_storage: anonymous mmap, so values are page aligned and never
- * move), and every other entry point dispatches through the family's
- * map_ops. Checks common to every type (NULL arguments, update flags) live
- * here so the families only implement their own rules.
+ * (map_alloc_storage, region.c: a shared file, so values are page aligned,
+ * never move and can be shared and pinned), and every other entry point
+ * dispatches through the family's map_ops. comb_map_open_pinned() rebuilds
+ * the handle from a pinned file's header through the same init. Checks
+ * common to every type (NULL arguments, update flags) live here so the
+ * families only implement their own rules.
  */
-#define _GNU_SOURCE /* sched_getcpu */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,9 +20,9 @@
 #include <unistd.h>
 
 #include "maps/internal.h"
+#include "maps/queue.h"
+#include "maps/region.h"
 
-/* Storage above this is refused as absurd (kernel: -E2BIG / -ENOMEM). */
-#define MAP_STORAGE_LIMIT (1ull << 36)
 
 static const struct {
 	uint32_t type;
@@ -37,7 +39,7 @@ static const struct {
 	{ 8, "cgroup_array", NULL },
 	{ 9, "lru_hash", &comb_lru_hash_ops },
 	{ 10, "lru_percpu_hash", &comb_lru_percpu_hash_ops },
-	{ 11, "lpm_trie", NULL },
+	{ 11, "lpm_trie", &comb_lpm_trie_ops },
 	{ 12, "array_of_maps", &comb_array_of_maps_ops },
 	{ 13, "hash_of_maps", &comb_hash_of_maps_ops },
 	{ 14, "devmap", NULL },
@@ -48,16 +50,16 @@ static const struct {
 	{ 19, "cgroup_storage", NULL },
 	{ 20, "reuseport_sockarray", NULL },
 	{ 21, "percpu_cgroup_storage", NULL },
-	{ 22, "queue", NULL },
-	{ 23, "stack", NULL },
+	{ 22, "queue", &comb_queue_ops },
+	{ 23, "stack", &comb_stack_ops },
 	{ 24, "sk_storage", NULL },
 	{ 25, "devmap_hash", NULL },
 	{ 26, "struct_ops", NULL },
 	{ 27, "ringbuf", &comb_ringbuf_ops },
 	{ 28, "inode_storage", NULL },
 	{ 29, "task_storage", NULL },
-	{ 30, "bloom_filter", NULL },
-	{ 31, "user_ringbuf", NULL },
+	{ 30, "bloom_filter", &comb_bloom_filter_ops },
+	{ 31, "user_ringbuf", &comb_user_ringbuf_ops },
 	{ 32, "cgrp_storage", NULL },
 	{ 33, "arena", NULL },
 };
@@ -93,25 +95,6 @@ int map_fail(char *err, size_t err_len, int rc, const struct comb_map *map, cons
 	return rc;
 }
 
-int map_alloc_storage(struct comb_map *map, uint64_t size, char *err, size_t err_len)
-{
-	if (size == 0)
-		return 0;
-	if (size > MAP_STORAGE_LIMIT)
-		return map_fail(err, err_len, -E2BIG, map,
-				"needs %llu bytes of storage, more than comb allows (%llu); lower max_entries",
-				(unsigned long long)size, (unsigned long long)MAP_STORAGE_LIMIT);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	size = (size + page - 1) & ~(page - 1);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return map_fail(err, err_len, -ENOMEM, map, "cannot allocate %llu bytes of storage",
-				(unsigned long long)size);
-	map->storage = p;
-	map->storage_size = size;
-	return 0;
-}
-
 int map_check_flags(const struct comb_map *map, uint32_t allowed, char *err, size_t err_len)
 {
 	uint32_t flags = map->info.map_flags;
@@ -134,12 +117,33 @@ uint32_t map_possible_cpus(void)
 	return n > 0 ? (uint32_t)n : 1;
 }
 
-uint32_t map_current_cpu(const struct comb_map *map)
+static struct comb_map *map_new_handle(const char *name, uint32_t type)
 {
-	int cpu = sched_getcpu();
-	if (cpu < 0)
-		cpu = 0;
-	return (uint32_t)cpu % map->nr_cpus;
+	struct comb_map *map = calloc(1, sizeof(*map));
+	if (!map)
+		return NULL;
+	map->name = strdup(name ? name : "(unnamed)");
+	if (!map->name) {
+		free(map);
+		return NULL;
+	}
+	map->info.name = map->name;
+	map->info.type = type;
+	map->nr_cpus = 1;
+	map->region_fd = -1;
+	map->attach_fd = -1;
+	map->ops = map_type_ops(type);
+	return map;
+}
+
+static int map_run_init(struct comb_map *map, char *err, size_t err_len)
+{
+	if (map->ops)
+		return map->ops->init(map, err, err_len);
+	const char *name = comb_map_type_name(map->info.type);
+	return name ? map_fail(err, err_len, -ENOTSUP, map, "map type %u (%s) is not supported by comb yet",
+			       map->info.type, name)
+		    : map_fail(err, err_len, -EINVAL, map, "unknown map type %u", map->info.type);
 }
 
 int comb_map_create(const struct comb_map_def *def, struct comb_map **out, char *err, size_t err_len)
@@ -148,35 +152,85 @@ int comb_map_create(const struct comb_map_def *def, struct comb_map **out, char 
 		err[0] = '\0';
 	if (!def || !out || def->sz < offsetof(struct comb_map_def, map_extra))
 		return -EINVAL;
-	struct comb_map *map = calloc(1, sizeof(*map));
+	struct comb_map *map = map_new_handle(def->name, def->type);
 	if (!map)
 		return -ENOMEM;
-	map->name = strdup(def->name ? def->name : "(unnamed)");
-	if (!map->name) {
-		free(map);
-		return -ENOMEM;
-	}
-	map->info = (struct comb_map_info){
-		.name = map->name, .type = def->type, .key_size = def->key_size,
-		.value_size = def->value_size, .max_entries = def->max_entries,
-		.map_flags = def->map_flags,
-		.map_extra = def->sz >= sizeof(*def) ? def->map_extra : 0,
-	};
-	map->nr_cpus = 1;
-	map->ops = map_type_ops(def->type);
-	pthread_mutex_init(&map->lock, NULL);
-	int rc;
-	if (!map->ops) {
-		const char *name = comb_map_type_name(def->type);
-		rc = name ? map_fail(err, err_len, -ENOTSUP, map, "map type %u (%s) is not supported by comb yet",
-				     def->type, name)
-			  : map_fail(err, err_len, -ENOTSUP, map, "unknown map type %u", def->type);
-	} else {
-		rc = map->ops->init(map, err, err_len);
-	}
+	map->info.key_size = def->key_size;
+	map->info.value_size = def->value_size;
+	map->info.max_entries = def->max_entries;
+	map->info.map_flags = def->map_flags;
+	map->info.map_extra = def->sz >= sizeof(*def) ? def->map_extra : 0;
+	int rc = map_run_init(map, err, err_len);
+	if (!rc)
+		rc = map_region_finish_create(map, err, err_len);
 	if (rc) {
 		comb_map_free(map);
 		return rc;
+	}
+	*out = map;
+	return 0;
+}
+
+/* Rebuild the handle from the header, rerun init on a private view, then
+ * share the file and let the family check its data. */
+static int map_attach(struct comb_map *map, int fd, char *err, size_t err_len)
+{
+	map->attach_fd = fd;
+	int rc = map_run_init(map, err, err_len);
+	if (!rc)
+		rc = map_region_share(map, err, err_len);
+	if (rc)
+		return rc;
+	if (map->ops->recover) {
+		map_lock(map);
+		rc = map->ops->recover(map);
+		map_unlock(map);
+		if (rc)
+			return map_fail(err, err_len, -EINVAL, map, "pinned data is corrupted");
+	}
+	return 0;
+}
+
+int comb_map_open_pinned(const char *path, struct comb_map **out, char *err, size_t err_len)
+{
+	char full[4096];
+	struct map_header h;
+	if (err && err_len)
+		err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	int rc = map_pin_path(path, full, sizeof(full));
+	if (rc)
+		return rc;
+	int fd = open(full, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		if (err && err_len)
+			snprintf(err, err_len, "%s: cannot open: %s", full, strerror(errno));
+		return rc;
+	}
+	rc = map_region_read_header(fd, full, &h, err, err_len);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	struct comb_map *map = map_new_handle(h.name, h.type);
+	if (!map) {
+		close(fd);
+		return -ENOMEM;
+	}
+	map->info.key_size = h.key_size;
+	map->info.value_size = h.value_size;
+	map->info.max_entries = h.max_entries;
+	map->info.map_flags = h.map_flags;
+	map->info.map_extra = h.map_extra;
+	rc = map_attach(map, fd, err, err_len);
+	if (rc) {
+		if (map->attach_fd >= 0)
+			close(map->attach_fd);
+		map->attach_fd = -1;
+		comb_map_free(map);
+		return rc == -EINVAL || rc == -E2BIG || rc == -ENOTSUP ? -EINVAL : rc;
 	}
 	*out = map;
 	return 0;
@@ -186,9 +240,9 @@ void comb_map_free(struct comb_map *map)
 {
 	if (!map)
 		return;
-	if (map->storage)
-		munmap(map->storage, map->storage_size);
-	pthread_mutex_destroy(&map->lock);
+	if (map->ops && map->ops->free)
+		map->ops->free(map);
+	map_region_release(map);
 	free(map->name);
 	free(map);
 }

@@ -50,6 +50,7 @@ struct comb_prog {
 	uint32_t prog_type;
 	struct comb_map **maps;  /* LDDW map references resolve here */
 	size_t map_count;
+	bool needs_cpu_slot;     /* runs claim a per-CPU map slot */
 };
 
 /* One activation of an engine: the program's run, or a callback a helper

@@ -13,6 +13,7 @@
 #include "vm/internal.h"
 #include "helpers/helpers.h"
 #include "comb/map.h"
+#include "maps/internal.h"
 
 #define COMB_MAX_HELPER_ID 65535u
 
@@ -122,6 +123,22 @@ static int materialise_engines(struct comb_prog *p, const struct dinsn *generic)
 	return 0;
 }
 
+/* Does a program using map need a per-CPU slot of its own while it runs?
+ * Per-CPU maps and per-CPU buffers do; so may whatever it reaches through
+ * maps of maps or tail calls. */
+static bool map_needs_cpu_slot(const struct comb_map *map)
+{
+	struct comb_map_info info;
+	comb_map_get_info(map, &info);
+	switch (info.type) {
+	case COMB_MAP_PERCPU_ARRAY: case COMB_MAP_PERCPU_HASH: case COMB_MAP_LRU_PERCPU_HASH:
+	case COMB_MAP_PERF_EVENT_ARRAY: case COMB_MAP_ARRAY_OF_MAPS: case COMB_MAP_HASH_OF_MAPS:
+	case COMB_MAP_PROG_ARRAY:
+		return true;
+	}
+	return false;
+}
+
 static int copy_prog_opts(struct comb_prog *p, const struct comb_prog_opts *opts)
 {
 	if (!opts || opts->sz < offsetof(struct comb_prog_opts, map_count) + sizeof(opts->map_count))
@@ -136,6 +153,8 @@ static int copy_prog_opts(struct comb_prog *p, const struct comb_prog_opts *opts
 		return -ENOMEM;
 	memcpy(p->maps, opts->maps, opts->map_count * sizeof(*p->maps));
 	p->map_count = opts->map_count;
+	for (size_t i = 0; i < p->map_count; i++)
+		p->needs_cpu_slot |= map_needs_cpu_slot(p->maps[i]);
 	return 0;
 }
 
@@ -309,7 +328,13 @@ int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts
 	};
 	rs.root = &rs;
 	memcpy(rs.args, opts->args, sizeof(rs.args));
-	return run_activation(&rs, r0);
+	/* No two runs at the same time share a per-CPU slot (see maps/region.c). */
+	if (!prog->needs_cpu_slot)
+		return run_activation(&rs, r0);
+	comb_percpu_slot_enter();
+	int rc = run_activation(&rs, r0);
+	comb_percpu_slot_leave();
+	return rc;
 }
 
 /* Run one activation in the engine its run asked for. */

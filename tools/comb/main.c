@@ -101,6 +101,12 @@ static const struct cli_command commands[] = {
 	  "  --json  one JSON array: index, name, type, type_id, key_size,\n"
 	  "          value_size, max_entries, flags, map_extra, pinning,\n"
 	  "          inner_map (-1 if none), global_data\n" },
+	{ "ringbuf", cmd_ringbuf, "print a pinned ring buffer's records as they come",
+	  "comb ringbuf PIN [--json] [--count N]",
+	  "Open the pinned RINGBUF map PIN and print each record as it arrives,\n"
+	  "until interrupted or N records were printed: SIZE: HEX, or with --json\n"
+	  "one {\"size\": N, \"data\": \"HEX\"} object per line. Producers in other\n"
+	  "processes wake it through the FIFO PIN.wake.\n" },
 	{ "help", NULL, "show help for comb or one command", "comb help [CMD]",
 	  "Without CMD list the commands; with CMD show its options.\n" },
 };
