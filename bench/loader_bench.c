@@ -4,7 +4,7 @@
  *   loader-bench [--rounds N] [FILE]
  *
  * The object is the largest BPF ELF image embedded in the libbpf-tools
- * binaries of /usr/sbin (by size; FILE picks another binary or object). Three
+ * binaries of /usr/sbin (by size; FILE picks another binary or object). Four
  * measurements, each in a freshly executed child process (loader-bench
  * --child ...) so that nothing, vmlinux BTF above all, is cached or warm
  * between them and each has its own peak RSS (getrusage in the child):
@@ -13,6 +13,9 @@
  *              the whole object does not load in comb (a helper it lacks),
  *              every program is relocated with loader_core_prog instead: the
  *              same relocation and CO-RE work, without the VM (said so).
+ *   comb core  comb_object_open_mem + loader_core_prog for every program:
+ *              the ELF, BTF, every relocation and CO-RE, without creating
+ *              maps or a VM: what libbpf/a measures on libbpf's side.
  *   libbpf/a   bpf_object__open_mem + bpf_object__load with every program's
  *              type set to BPF_PROG_TYPE_UNSPEC and no map created: libbpf
  *              still loads vmlinux BTF, loads the object's BTF into the
@@ -23,8 +26,10 @@
  *   libbpf/b   plain bpf_object__open_mem + bpf_object__load (kernel
  *              verification included) of the programs the kernel accepts
  *              (found once before timing).
- * Rounds interleave the three (rotating their order); the table shows the
- * median time of each and the median of the per-round ratios libbpf/comb.
+ * Rounds interleave the four (rotating their order); the table shows the
+ * median time of each and the median of the per-round ratios libbpf/comb:
+ * (a) against comb's open+CO-RE and against comb's whole open+load, (b)
+ * against comb's open+load.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -57,9 +62,13 @@ struct image {
 	size_t offset, size; /* of the BPF ELF image in it */
 };
 
-enum side { SIDE_COMB, SIDE_LIBBPF_CORE, SIDE_LIBBPF_LOAD, SIDE_COUNT };
+enum side { SIDE_COMB_LOAD, SIDE_COMB_CORE, SIDE_LIBBPF_CORE, SIDE_LIBBPF_LOAD, SIDE_COUNT };
 static const char *const side_names[SIDE_COUNT] = {
-	"comb open+load", "libbpf open+CO-RE (a)", "libbpf open+load (b)",
+	"comb open+load", "comb open+CO-RE", "libbpf open+CO-RE (a)", "libbpf open+load (b)",
+};
+/* The comb figure each side's ratio is taken against (a side's own for comb). */
+static const enum side ratio_base[SIDE_COUNT] = {
+	SIDE_COMB_LOAD, SIDE_COMB_CORE, SIDE_COMB_CORE, SIDE_COMB_LOAD,
 };
 
 /* What a child reports. */
@@ -167,9 +176,24 @@ static const void *image_data(const struct image *im)
 	return im->file + im->offset;
 }
 
-/* ---- the three measurements (run in a child) ---- */
+/* ---- the measurements (each run in a child) ---- */
 
-static int run_comb(const struct image *im, struct sample *s)
+/* whole: open + comb_object_load (maps created, programs loaded into a VM,
+ * falling back to relocating each program when the object does not load);
+ * otherwise open + loader_core_prog for every program: ELF, BTF, relocations
+ * and CO-RE against vmlinux, the work libbpf (a) does. */
+static int relocate_all(struct comb_object *obj, char *err, size_t len)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < comb_object_prog_count(obj); i++) {
+		struct loader_core_prog p;
+		rc = loader_core_prog(obj, i, &p, err, len);
+		loader_core_prog_free(&p);
+	}
+	return rc;
+}
+
+static int run_comb(const struct image *im, bool whole, struct sample *s)
 {
 	char err[512] = "";
 	struct comb_object *obj = NULL;
@@ -178,16 +202,14 @@ static int run_comb(const struct image *im, struct sample *s)
 	struct comb_object_open_opts oopts = { .sz = sizeof(oopts), .name = "bench" };
 	double t0 = now_ms();
 	int rc = comb_object_open_mem(image_data(im), im->size, &oopts, &obj, err, sizeof(err));
-	if (!rc)
+	if (!rc && !whole)
+		rc = relocate_all(obj, err, sizeof(err));
+	else if (!rc)
 		rc = comb_vm_new(&vopts, &vm);
-	if (!rc && comb_object_load(obj, vm, err, sizeof(err)) != 0) {
+	if (!rc && whole && comb_object_load(obj, vm, err, sizeof(err)) != 0) {
 		s->fallback = 1;
 		snprintf(s->why, sizeof(s->why), "%s", err);
-		for (size_t i = 0; !rc && i < comb_object_prog_count(obj); i++) {
-			struct loader_core_prog p;
-			rc = loader_core_prog(obj, i, &p, err, sizeof(err));
-			loader_core_prog_free(&p);
-		}
+		rc = relocate_all(obj, err, sizeof(err));
 	}
 	s->ms = now_ms() - t0;
 	if (rc)
@@ -245,8 +267,10 @@ static int run_libbpf(const struct image *im, bool core_only, struct sample *s)
 static int run_side(enum side side, const struct image *im, struct sample *s)
 {
 	switch (side) {
-	case SIDE_COMB:
-		return run_comb(im, s);
+	case SIDE_COMB_LOAD:
+		return run_comb(im, true, s);
+	case SIDE_COMB_CORE:
+		return run_comb(im, false, s);
 	case SIDE_LIBBPF_CORE:
 		return run_libbpf(im, true, s);
 	default:
@@ -445,8 +469,9 @@ int main(int argc, char **argv)
 	} else {
 		printf("libbpf/b loads %d programs (%d refused by this kernel)\n", loaded, refused_count);
 	}
-	bool enabled[SIDE_COUNT] = { true, kernel, kernel && loaded > 0 };
+	bool enabled[SIDE_COUNT] = { true, true, kernel, kernel && loaded > 0 };
 	double ms[SIDE_COUNT][MAX_ROUNDS], ratio[SIDE_COUNT][MAX_ROUNDS], rss[SIDE_COUNT][MAX_ROUNDS];
+	double core_vs_load[MAX_ROUNDS];
 	int fallback = 0;
 	char why[SIDE_COUNT][200] = { "" };
 	for (int r = 0; r < rounds; r++) {
@@ -461,27 +486,33 @@ int main(int argc, char **argv)
 			}
 			ms[side][r] = s.ms;
 			rss[side][r] = s.max_rss_kb / 1024.0;
-			if (side == SIDE_COMB && s.fallback) {
+			if (side == SIDE_COMB_LOAD && s.fallback) {
 				fallback = 1;
 				snprintf(why[side], sizeof(why[side]), "%s", s.why);
 			}
 		}
-		for (int k = 1; k < SIDE_COUNT; k++)
-			ratio[k][r] = ms[k][r] / ms[SIDE_COMB][r];
+		for (int k = 0; k < SIDE_COUNT; k++)
+			ratio[k][r] = ms[k][r] / ms[ratio_base[k]][r];
+		if (enabled[SIDE_LIBBPF_CORE])
+			core_vs_load[r] = ms[SIDE_LIBBPF_CORE][r] / ms[SIDE_COMB_LOAD][r];
 	}
 	if (fallback)
 		printf("note: comb relocated each program without a VM load (the whole object does not load: %s)\n",
-		       why[SIDE_COMB]);
-	printf("%-24s %10s %12s %16s\n", "", "median ms", "peak RSS MB", "ratio to comb");
+		       why[SIDE_COMB_LOAD]);
+	printf("%-24s %10s %12s   %s\n", "", "median ms", "peak RSS MB", "libbpf / comb (median of rounds)");
 	for (int k = 0; k < SIDE_COUNT; k++) {
 		if (!enabled[k])
 			continue;
 		double t = median(ms[k], rounds), m = median(rss[k], rounds);
-		if (k == SIDE_COMB)
-			printf("%-24s %10.2f %12.1f %16s\n", side_names[k], t, m, "1.00");
+		if (ratio_base[k] == (enum side)k)
+			printf("%-24s %10.2f %12.1f\n", side_names[k], t, m);
 		else
-			printf("%-24s %10.2f %12.1f %15.2fx\n", side_names[k], t, m, median(ratio[k], rounds));
+			printf("%-24s %10.2f %12.1f   %.2fx against %s\n", side_names[k], t, m,
+			       median(ratio[k], rounds), side_names[ratio_base[k]]);
 	}
+	if (enabled[SIDE_LIBBPF_CORE])
+		printf("%-24s %10s %12s   %.2fx against %s\n", "libbpf open+CO-RE (a)", "", "",
+		       median(core_vs_load, rounds), side_names[SIDE_COMB_LOAD]);
 	printf("(%d interleaved rounds; each measurement in a fresh process, vmlinux BTF parsed every time; "
 	       "ratio = median of per-round libbpf ms / comb ms, above 1 means comb is faster)\n", rounds);
 	free(im.file);

@@ -14,7 +14,9 @@
  *   (COMB_CORE_POISON_HELPER); for an LDDW both slots are poisoned.
  *
  * so the program loads and fails only if that instruction runs. Both BTFs
- * must have passed comb_btf_validate.
+ * must have passed comb_btf_validate, or be the running kernel's own (which
+ * comb_btf_load_target trusts: the kernel checked it at boot); every walk is
+ * bounded in any case.
  */
 #ifndef COMB_LOADER_CORE_H
 #define COMB_LOADER_CORE_H
