@@ -81,12 +81,12 @@ $(BUILD)/kernel-maptypes: tests/kernel/kernel_maptypes.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_maptypes.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's object reader against libbpf's on the real objects of this machine.
-$(BUILD)/object-compare: tests/kernel/object_compare.c $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/object_compare.c $(STATIC_LIB) $(LDLIBS)
+$(BUILD)/object-compare: tests/kernel/object_compare.c tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/object_compare.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's CO-RE against libbpf's (loaded into the kernel) on the same objects.
-$(BUILD)/core-compare: tests/kernel/core_compare.c $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/core_compare.c $(STATIC_LIB) $(LDLIBS)
+$(BUILD)/core-compare: tests/kernel/core_compare.c tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/core_compare.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # ARRAY, HASH and their per-CPU and LRU variants against the kernel's maps.
 $(BUILD)/kernel-maps: tests/kernel/kernel_maps.c $(STATIC_LIB)
@@ -138,9 +138,9 @@ $(BUILD)/bench/map-bench: bench/map_bench.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ bench/map_bench.c $(STATIC_LIB) $(LDLIBS)
 
 # Open + load of the largest libbpf-tools object: comb against libbpf.
-$(BUILD)/bench/loader-bench: bench/loader_bench.c $(STATIC_LIB)
+$(BUILD)/bench/loader-bench: bench/loader_bench.c tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 bench:
 	@scripts/deps.sh bench

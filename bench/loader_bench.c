@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "comb/object.h"
+#include "../tests/kernel/bpf_images.h"
 #include "comb/vm.h"
 #include "loader/btf.h"
 #include "loader/internal.h"
@@ -97,46 +98,11 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 /* ---- finding the object ---- */
 
-static unsigned char *read_file(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	unsigned char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-	do {
-		if (len == cap) {
-			unsigned char *p = realloc(buf, cap = cap ? cap * 2 : 1 << 16);
-			if (!p)
-				break;
-			buf = p;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	*size = len;
-	return buf;
-}
-
-/* Size of the BPF ELF image at off (its section headers end it), or 0. */
-static size_t bpf_image_at(const unsigned char *buf, size_t len, size_t off)
-{
-	Elf64_Ehdr eh;
-	if (len - off < sizeof(eh) || memcmp(buf + off, ELFMAG, SELFMAG) != 0)
-		return 0;
-	memcpy(&eh, buf + off, sizeof(eh));
-	if (eh.e_machine != EM_BPF || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_REL)
-		return 0;
-	uint64_t end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
-	return end <= len - off && end >= sizeof(eh) ? (size_t)end : 0;
-}
-
 /* Keep in best the largest image of path. */
 static void scan_file(const char *path, struct image *best)
 {
 	size_t len = 0;
-	unsigned char *buf = read_file(path, &len);
+	unsigned char *buf = bpf_images_read_file(path, &len);
 	bool kept = false;
 	for (size_t off = 0; buf && off + sizeof(Elf64_Ehdr) <= len; off++) {
 		size_t size = bpf_image_at(buf, len, off);
@@ -289,7 +255,7 @@ static int child_main(int argc, char **argv)
 	enum side side = (enum side)atoi(argv[2]);
 	struct image im = { 0 };
 	size_t len = 0;
-	im.file = read_file(argv[3], &len);
+	im.file = bpf_images_read_file(argv[3], &len);
 	im.offset = strtoull(argv[4], NULL, 10);
 	im.size = strtoull(argv[5], NULL, 10);
 	if (!im.file || side >= SIDE_COUNT || im.offset > len || im.size > len - im.offset)

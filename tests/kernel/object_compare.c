@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "comb/object.h"
+#include "bpf_images.h"
 
 static int passed, failed;
 static size_t progs_compared, maps_compared;
@@ -147,58 +148,20 @@ static void compare_image(const char *what, const void *data, size_t size)
 		passed++;
 }
 
-static unsigned char *read_file(const char *path, size_t *size)
+/* bpf_images_for_each() callback. */
+static void compare_found(const char *what, const unsigned char *image, size_t size, void *arg)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	unsigned char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-	do {
-		if (len == cap) {
-			unsigned char *p = realloc(buf, cap = cap ? cap * 2 : 1 << 16);
-			if (!p)
-				break;
-			buf = p;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	*size = len;
-	return buf;
-}
-
-/* ELF images with e_machine EM_BPF inside a binary. An embedded object ends
- * with its section header table. */
-static void compare_embedded(const char *path, const unsigned char *buf, size_t len)
-{
-	int index = 0;
-	for (size_t off = 0; off + sizeof(Elf64_Ehdr) <= len; off++) {
-		if (memcmp(buf + off, ELFMAG, SELFMAG) != 0)
-			continue;
-		Elf64_Ehdr eh;
-		memcpy(&eh, buf + off, sizeof(eh));
-		if (eh.e_machine != 247 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_REL)
-			continue;
-		uint64_t end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
-		if (end > len - off || end < sizeof(eh))
-			continue;
-		char what[512];
-		snprintf(what, sizeof(what), "%s[%d]", path, index++);
-		compare_image(what, buf + off, (size_t)end);
-		off += end - 1;
-	}
+	compare_image(what, image, size);
 }
 
 static void compare_path(const char *path, bool embedded)
 {
 	size_t len = 0;
-	unsigned char *buf = read_file(path, &len);
+	unsigned char *buf = bpf_images_read_file(path, &len);
 	if (!buf)
 		return;
 	if (embedded)
-		compare_embedded(path, buf, len);
+		bpf_images_for_each(path, buf, len, compare_found, NULL);
 	else
 		compare_image(path, buf, len);
 	free(buf);
