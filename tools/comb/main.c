@@ -91,16 +91,37 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "  --json  one JSON array: index, name, section, type, type_id,\n"
 	  "          expected_attach_type, insns\n" },
-	{ "map", cmd_map, "list the maps of an ELF object",
-	  "comb map list FILE.o [--json]",
-	  "Open FILE.o and print one line per map, global data included (.data,\n"
-	  ".rodata, .bss, .kconfig as single-entry arrays):\n"
+	{ "map", cmd_map, "list the maps of an object; pin, dump and edit pinned maps",
+	  "comb map list FILE.o [--json]\n"
+	  "       comb map list --pinned [DIR] [--json]\n"
+	  "       comb map pin FILE.o [--dir DIR] [--force] [NAME...]\n"
+	  "       comb map dump NAME|PIN [--json]\n"
+	  "       comb map lookup NAME|PIN KEY [--json]\n"
+	  "       comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist]\n"
+	  "       comb map delete NAME|PIN KEY",
+	  "list FILE.o: one line per map, global data included (.data, .rodata,\n"
+	  ".bss, .kconfig as single-entry arrays):\n"
 	  "\n"
 	  "  INDEX: TYPE  name NAME  key KB  value VB  max_entries N  flags 0xF\n"
 	  "\n"
 	  "  --json  one JSON array: index, name, type, type_id, key_size,\n"
 	  "          value_size, max_entries, flags, map_extra, pinning,\n"
-	  "          inner_map (-1 if none), global_data\n" },
+	  "          inner_map (-1 if none), global_data\n"
+	  "\n"
+	  "list --pinned [DIR]: the maps pinned in DIR (default: the pin directory,\n"
+	  "/run/comb for root, $XDG_RUNTIME_DIR/comb otherwise), PIN: TYPE  name ...\n"
+	  "\n"
+	  "pin: load FILE.o (maps created, global data filled) and pin its maps, or\n"
+	  "the NAMEd ones, as DIR/NAME. An existing pin is never overwritten without\n"
+	  "--force, and never when it is not a comb map.\n"
+	  "\n"
+	  "NAME is a map pinned in the pin directory; PIN (a word with a '/') is the\n"
+	  "path of a pinned map. dump prints every entry as `bpftool map dump` does\n"
+	  "(per-CPU maps: one value per CPU), then `Found N elements`; --json as\n"
+	  "`bpftool -j map dump`. KEY and VALUE are hex bytes: 0a000001, '0a 00 00 01',\n"
+	  "0x0a,0x00; or bpftool's `key [hex] B... value [hex] B... [FLAG]`. Sizes must\n"
+	  "match key_size and value_size; for a per-CPU map one VALUE sets every CPU\n"
+	  "(or give one value per CPU). Pinned maps keep no BTF: values are hex only.\n" },
 	{ "ringbuf", cmd_ringbuf, "print a pinned ring buffer's records as they come",
 	  "comb ringbuf PIN [--json] [--count N]",
 	  "Open the pinned RINGBUF map PIN and print each record as it arrives,\n"

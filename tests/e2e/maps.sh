@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# tests/e2e/maps.sh - `comb map` on pinned maps.
+#
+# Usage: tests/e2e/maps.sh BUILD_DIR   (BUILD_DIR holds comb and progs/)
+#
+# Pins the maps of run_xdp_parse.bpf.o (array, hash, per-CPU array, global
+# data), obj_globals.bpf.o and helpers_maps.bpf.o (queue) into a private
+# pin directory (mktemp -d, always passed as --dir or absolute paths), then
+# drives them through `comb map`: list --pinned (text and JSON), pin
+# without and with --force, update/lookup/delete in every key syntax with
+# BPF_ANY/NOEXIST/EXIST, dump (text in bpftool's format, --json parsed with
+# python3), per-CPU values (one for all CPUs and one per CPU), a full hash
+# map, an array index out of range, wrong key/value sizes, bad hex, a
+# missing pin, and pins that are not comb maps (text file, truncated file,
+# bad magic, corrupted data, FIFO, symlink to a device). Checks exit status,
+# stdout and stderr. Ends with `maps: N passed, N failed`; exits 1 on failure.
+set -u
+
+BUILD_DIR=${1:?usage: tests/e2e/maps.sh BUILD_DIR}
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+COMB=$BUILD_DIR/comb
+XDP=$BUILD_DIR/progs/run_xdp_parse.bpf.o
+GLOBALS=$BUILD_DIR/progs/obj_globals.bpf.o
+QUEUES=$BUILD_DIR/progs/helpers_maps.bpf.o
+[ -x "$COMB" ] || { echo "maps: $COMB is not an executable" >&2; exit 1; }
+for obj in "$XDP" "$GLOBALS" "$QUEUES"; do
+	[ -f "$obj" ] || { echo "maps: $obj is missing (make it first)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-maps.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+PIN=$TMP/pins
+OUT=$TMP/out
+ERR=$TMP/err
+CPUS=$(getconf _NPROCESSORS_CONF)
+passed=0
+failed=0
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $1"
+	[ -s "$OUT" ] && sed -n '1,5s/^/    stdout: /p' "$OUT"
+	[ -s "$ERR" ] && sed -n '1,5s/^/    stderr: /p' "$ERR"
+	return 0
+}
+pass() { passed=$((passed + 1)); }
+
+run_comb() {
+	"$COMB" "$@" >"$OUT" 2>"$ERR" </dev/null
+	rc=$?
+}
+
+# expect NAME RC [STDOUT_REGEX [STDERR_REGEX]]: check the last run. A
+# failure must explain itself on stderr.
+expect() {
+	local name=$1 want_rc=$2 out_re=${3:-} err_re=${4:-}
+	if [ "$rc" != "$want_rc" ]; then
+		fail "$name: exit status $rc, expected $want_rc"
+	elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" "$OUT"; then
+		fail "$name: stdout does not match /$out_re/"
+	elif [ -n "$err_re" ] && ! grep -Eq -- "$err_re" "$ERR"; then
+		fail "$name: stderr does not match /$err_re/"
+	elif [ "$want_rc" != 0 ] && [ ! -s "$ERR" ]; then
+		fail "$name: failed without a message on stderr"
+	else
+		pass
+	fi
+}
+
+# expect_stdout NAME TEXT: the last run's whole stdout is TEXT.
+expect_stdout() {
+	if [ "$rc" != 0 ]; then
+		fail "$1: exit status $rc"
+	elif [ "$(cat "$OUT")" != "$2" ]; then
+		fail "$1: stdout differs"
+		printf '%s\n' "$2" | sed 's/^/    expected: /'
+	else
+		pass
+	fi
+}
+
+# expect_python NAME CODE: python3 CODE reads the last stdout as JSON in
+# `d` and must exit 0.
+expect_python() {
+	if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$OUT" 2>"$TMP/py"; then
+		pass
+	else
+		fail "$1: python check failed: $(tail -n 1 "$TMP/py")"
+	fi
+}
+
+zeros() { printf '%0*d' $(($1 * 2)) 0; } # N zero bytes in hex
+
+# --- pin -------------------------------------------------------------------
+
+run_comb map pin "$XDP" --dir "$PIN"
+expect "pin all maps" 0 '^pinned ports at '"$PIN"'/ports$'
+expect "pin: global data too" 0 '^pinned \.rodata at '
+[ "$(grep -c '^pinned ' "$OUT")" = 6 ] && pass || fail "pin: six maps pinned"
+[ -f "$PIN/verdicts" ] && [ -f "$PIN/proto_bytes" ] && pass || fail "pin: files exist"
+
+run_comb map pin "$XDP" --dir "$PIN"
+expect "pin again refuses" 1 '' 'proto_bytes: a pin with this name exists; not overwriting it \(use --force'
+run_comb map pin "$XDP" --dir "$PIN" --force ports
+expect "pin --force NAME" 0 '^pinned ports at '
+[ "$(grep -c '^pinned ' "$OUT")" = 1 ] && pass || fail "pin --force NAME: only the named map"
+run_comb map pin "$XDP" --dir "$PIN" nosuchmap
+expect "pin an unknown NAME" 1 '' "no map named 'nosuchmap'"
+run_comb map pin "$TMP/missing.o" --dir "$PIN"
+expect "pin a missing object" 1 '' 'missing\.o'
+run_comb map pin "$GLOBALS" --dir "$PIN/globals" obj_hash
+expect "pin one map into a new dir" 0 "^pinned obj_hash at $PIN/globals/obj_hash\$"
+[ "$(ls "$PIN/globals")" = obj_hash ] && pass || fail "pin NAME: only obj_hash pinned"
+run_comb map pin
+expect "pin without an object" 2 '' 'missing the object file'
+
+# --- list --pinned -----------------------------------------------------------
+
+run_comb map list --pinned "$PIN"
+expect "list --pinned hash" 0 '^ports: hash  name ports  key 2B  value 16B  max_entries 64  flags 0x0$'
+expect "list --pinned percpu" 0 '^proto_bytes: percpu_array  name proto_bytes  key 4B  value 8B  max_entries 2'
+expect "list --pinned .rodata" 0 '^\.rodata: array  name \.rodata  key 4B  value 8B  max_entries 1  flags 0x480$'
+[ "$(wc -l <"$OUT")" = 6 ] && pass || fail "list --pinned: six lines (subdirectory skipped)"
+run_comb map list --pinned "$PIN" --json
+expect_python "list --pinned --json" \
+	"m={x['pin']:x for x in d}; assert len(d)==6; assert m['verdicts']['type']=='array'; assert m['ports']['max_entries']==64 and m['ports']['key_size']==2; assert m['proto_bytes']['path']=='$PIN/proto_bytes'"
+run_comb map list --pinned "$TMP/nodir"
+expect "list --pinned a missing dir" 1 '' 'cannot read the directory'
+run_comb map list "$XDP"
+expect "list FILE.o still works" 0 '^[0-9]+: hash  name ports  key 2B  value 16B'
+
+# --- update, lookup, delete on a hash --------------------------------------
+
+V1=0100000000000000ff00000000000000
+run_comb map update "$PIN/ports" 3500 "$V1"
+expect "update hex words" 0
+run_comb map lookup "$PIN/ports" 3500
+expect_stdout "lookup (bpftool format)" "key: 35 00  value: 01 00 00 00 00 00 00 00  ff 00 00 00 00 00 00 00"
+run_comb map lookup "$PIN/ports" "35 00"
+expect "lookup spaced bytes" 0 '^key: 35 00  value: 01 '
+run_comb map lookup "$PIN/ports" 0x35,0x00
+expect "lookup 0x bytes" 0 '^key: 35 00  value: 01 '
+run_comb map lookup "$PIN/ports" key hex 35 0
+expect "lookup bpftool key hex" 0 '^key: 35 00  value: 01 '
+run_comb map lookup "$PIN/ports" key 53 0
+expect "lookup bpftool key decimal" 0 '^key: 35 00  value: 01 '
+run_comb map lookup "$PIN/ports" 3500 --json
+expect_python "lookup --json" "assert d=={'key':['0x35','0x00'],'value':['0x01']+['0x00']*7+['0xff']+['0x00']*7}"
+run_comb map update "$PIN/ports" key 7 0 value hex 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 noexist
+expect "update bpftool form with noexist" 0
+run_comb map lookup "$PIN/ports" 0700
+expect "lookup after bpftool update" 0 '^key: 07 00  value: 02 00 '
+run_comb map update "$PIN/ports" 3500 "$V1" --flags noexist
+expect "update noexist on an existing key" 1 '' 'key 35 00 already exists'
+run_comb map update "$PIN/ports" 3600 "$V1" --flags exist
+expect "update exist on a missing key" 1 '' 'key 36 00 not found'
+run_comb map update "$PIN/ports" 3500 "$(zeros 16)" --flags exist
+expect "update exist on an existing key" 0
+run_comb map lookup "$PIN/ports" 3500
+expect "update exist changed the value" 0 '^key: 35 00  value: 00 00 00 00 00 00 00 00  00 '
+run_comb map update "$PIN/ports" 3500 "$V1" --flags sometimes
+expect "update with bad --flags" 2 '' "bad --flags 'sometimes'"
+run_comb map delete "$PIN/ports" 3500
+expect "delete" 0
+run_comb map lookup "$PIN/ports" 3500
+expect "lookup a deleted key" 1 '' 'ports: key 35 00 not found'
+run_comb map delete "$PIN/ports" 3500
+expect "delete a missing key" 1 '' 'key 35 00 not found'
+
+# --- dump ------------------------------------------------------------------
+
+run_comb map dump "$PIN/ports"
+expect_stdout "dump hash" "key: 07 00  value: 02 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
+Found 1 element"
+run_comb map dump "$PIN/verdicts"
+expect "dump array: every index" 0 '^key: 03 00 00 00  value: 00 00 00 00 00 00 00 00$'
+expect "dump array: count" 0 '^Found 4 elements$'
+run_comb map update "$PIN/verdicts" 02000000 2a00000000000000
+run_comb map dump "$PIN/verdicts" --json
+expect_python "dump --json array" "assert len(d)==4; assert d[2]=={'key':['0x02','0x00','0x00','0x00'],'value':['0x2a']+['0x00']*7}"
+run_comb map dump "$PIN/.rodata"
+expect "dump .rodata: globals filled in" 0 '^key: 00 00 00 00  value: 35 00 07 00 03 00 00 00$'
+( cd "$PIN" && "$COMB" map dump ./verdicts >"$OUT" 2>"$ERR" ); rc=$?
+expect "dump a relative path" 0 '^Found 4 elements$'
+run_comb map dump "$PIN/globals/obj_hash" --json
+expect_python "dump --json empty" "assert d==[]"
+run_comb map dump
+expect "dump without a map" 2 '' 'missing the map'
+
+# --- per-CPU -------------------------------------------------------------------
+
+run_comb map update "$PIN/proto_bytes" 01000000 0807060504030201
+expect "percpu: one value for every CPU" 0
+run_comb map lookup "$PIN/proto_bytes" 01000000
+expect "percpu lookup: CPU 00" 0 '^value \(CPU 00\): 08 07 06 05 04 03 02 01$'
+[ "$(grep -c '^value (CPU [0-9]*): 08 07 06 05 04 03 02 01$' "$OUT")" = "$CPUS" ] && pass ||
+	fail "percpu lookup: every CPU's slot set"
+head -n 2 "$OUT" | tr '\n' '|' | grep -q '^key:|01 00 00 00|$' && pass || fail "percpu lookup: key on its own line"
+per_cpu=""
+for ((c = 0; c < CPUS; c++)); do per_cpu+=$(printf '%02x00000000000000 ' $((c + 1))); done
+run_comb map update "$PIN/proto_bytes" 00000000 "$per_cpu"
+expect "percpu: one value per CPU" 0
+run_comb map dump "$PIN/proto_bytes" --json
+expect_python "percpu dump --json" \
+	"assert len(d)==2; v=d[0]['values']; assert len(v)==$CPUS; assert all(x['cpu']==i and x['value'][0]=='0x%02x'%(i+1) for i,x in enumerate(v)); assert d[1]['values'][-1]['value']==['0x08','0x07','0x06','0x05','0x04','0x03','0x02','0x01']"
+run_comb map dump "$PIN/proto_bytes"
+expect "percpu dump text" 0 '^Found 2 elements$'
+run_comb map update "$PIN/proto_bytes" 00000000 01020304
+expect "percpu: wrong value size" 1 '' 'VALUE is 4 bytes, per-CPU map proto_bytes needs 8 \(for every CPU\)'
+
+# --- sizes, hex, arrays -------------------------------------------------------------
+
+run_comb map lookup "$PIN/ports" 350000
+expect "key too long" 1 '' 'KEY is 3 bytes, map ports needs exactly 2'
+run_comb map update "$PIN/ports" 3500 0100
+expect "value too short" 1 '' 'VALUE is 2 bytes, map ports needs exactly 16'
+run_comb map lookup "$PIN/ports" 3g00
+expect "bad hex digit" 1 '' "bad KEY: bad hex digit 'g'"
+run_comb map lookup "$PIN/ports" 350
+expect "odd number of digits" 1 '' 'odd number of hex digits'
+run_comb map lookup "$PIN/ports" key 300 0
+expect "bpftool decimal byte too big" 1 '' "'300' is not a byte"
+run_comb map lookup "$PIN/ports"
+expect "lookup without KEY" 2 '' 'missing the KEY'
+run_comb map update "$PIN/ports" 3500
+expect "update without VALUE" 2 '' 'update needs KEY and VALUE'
+run_comb map update "$PIN/verdicts" 04000000 "$(zeros 8)"
+expect "array index out of range" 1 '' 'index out of range: verdicts has max_entries 4'
+run_comb map delete "$PIN/verdicts" 00000000
+expect "array delete refused" 1 '' 'cannot be deleted'
+
+# --- a full map --------------------------------------------------------------
+
+run_comb map delete "$PIN/ports" 0700
+expect "delete before filling" 0
+full_ok=1
+for ((i = 0; i < 64; i++)); do
+	"$COMB" map update "$PIN/ports" "$(printf '%02x01' "$i")" "$V1" 2>"$ERR" || full_ok=0
+done
+[ $full_ok = 1 ] && pass || fail "fill the hash map (64 entries)"
+run_comb map update "$PIN/ports" ffff "$V1"
+expect "update a full map" 1 '' 'map is full \(max_entries 64\)'
+run_comb map update "$PIN/ports" 0501 "$(zeros 16)"
+expect "update an existing key of a full map" 0
+run_comb map dump "$PIN/ports"
+expect "dump a full map" 0 '^Found 64 elements$'
+
+# --- queue (no keys) -------------------------------------------------------
+
+run_comb map pin "$QUEUES" --dir "$PIN/q" fifo
+expect "pin a queue" 0 '^pinned fifo at '
+run_comb map update "$PIN/q/fifo" 0900000000000000
+expect "queue push" 0
+run_comb map lookup "$PIN/q/fifo"
+expect_stdout "queue peek" "value: 09 00 00 00 00 00 00 00"
+run_comb map dump "$PIN/q/fifo"
+expect "queue dump refused" 1 '' 'fifo is a queue: it has no keys'
+
+# --- missing and foreign pins ---------------------------------------------------
+
+run_comb map dump "$PIN/nothing"
+expect "missing pin" 1 '' 'no such pinned map'
+run_comb map lookup "$PIN/nothing" 00000000
+expect "missing pin (lookup)" 1 '' 'no such pinned map'
+run_comb map dump "comb-e2e-missing-$$"
+expect "missing NAME in the pin directory" 1 '' "comb-e2e-missing-$$: no such pinned map"
+echo "hello, not a map" >"$PIN/text"
+run_comb map dump "$PIN/text"
+expect "text file" 1 '' 'text: not a comb map'
+cp "$PIN/verdicts" "$PIN/truncated" && truncate -s 5000 "$PIN/truncated"
+run_comb map dump "$PIN/truncated"
+expect "truncated file" 1 '' 'truncated: not a comb map.*truncated or corrupted'
+cp "$PIN/verdicts" "$PIN/badmagic" && printf 'XXXX' | dd of="$PIN/badmagic" conv=notrunc status=none
+run_comb map lookup "$PIN/badmagic" 00000000
+expect "bad magic" 1 '' 'badmagic: not a comb map.*bad magic'
+cp "$PIN/ports" "$PIN/baddata"
+head -c 4096 /dev/urandom | dd of="$PIN/baddata" bs=4096 seek=1 conv=notrunc status=none
+run_comb map dump "$PIN/baddata"
+expect "corrupted data" 1 '' 'baddata: not a comb map.*corrupted'
+mkfifo "$PIN/fifo"
+run_comb map dump "$PIN/fifo"
+expect "FIFO" 1 '' 'fifo: not a comb map \(not a regular file\)'
+ln -s /dev/zero "$PIN/device"
+run_comb map update "$PIN/device" 00000000 "$(zeros 8)"
+expect "symlink to a device" 1 '' 'device: not a comb map \(not a regular file\)'
+run_comb map list --pinned "$PIN"
+expect "list --pinned skips foreign files" 0 '^ports: hash' 'text: skipped, not a comb map'
+[ "$(wc -l <"$OUT")" = 6 ] && pass || fail "list --pinned: still six maps"
+cp "$PIN/text" "$PIN/q/lifo"
+run_comb map pin "$QUEUES" --dir "$PIN/q" --force lifo
+expect "--force never replaces a foreign file" 1 '' 'exists and is not a comb map; not replacing it'
+grep -q 'hello, not a map' "$PIN/q/lifo" && pass || fail "foreign file left as it was"
+
+# --- the data outlives every comb process ----------------------------------------
+
+run_comb map lookup "$PIN/verdicts" 02000000
+expect "value kept across processes" 0 '^key: 02 00 00 00  value: 2a 00'
+
+echo "maps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
