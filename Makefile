@@ -92,7 +92,12 @@ $(BUILD)/core-compare: tests/kernel/core_compare.c tests/kernel/bpf_images.c tes
 $(BUILD)/kernel-maps: tests/kernel/kernel_maps.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_maps.c $(STATIC_LIB) $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps
+# Runs an object's program against a pinned ring buffer (tests/e2e/ringbuf.sh).
+$(BUILD)/e2e/ringbuf-producer: tests/e2e/ringbuf_producer.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer
 
 deps:
 	@scripts/deps.sh

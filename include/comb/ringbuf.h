@@ -8,12 +8,22 @@
  * RINGBUF maps behind one epoll file descriptor that becomes readable when a
  * producer wakes the consumer.
  *
+ * The ring's pages live in the map's shared-memory file, so a pinned ring
+ * buffer is one ring for every process that opens it (comb_map_open_pinned):
+ * records written in one process are read in another.
+ *
  * Wakeups use an eventfd made with the map, shared by the creating process
  * and its fork()ed children. A consumer in an unrelated process (one that
- * opened a pinned map) calls comb_ringbuf_wake_fifo() first: producers then
- * also write to a FIFO at that path (by convention the pinned file's path
- * plus ".wake"). A FIFO is chosen because any process that can open the path
- * can wake the consumer, without a connection or a server.
+ * opened a pinned map) calls comb_ringbuf_wake_fifo() first: producers in
+ * every process then also write to a FIFO at that path (by convention the
+ * pinned file's path plus ".wake"), and the consumer sleeps on it. A FIFO is
+ * chosen because any process that can open the path can wake the consumer,
+ * without a connection or a server; producers open it read-write, so a
+ * consumer that went away never raises SIGPIPE in a producer. The same
+ * works for a USER_RINGBUF producer waiting for a drain, and for a
+ * PERF_EVENT_ARRAY consumer (the FIFO is registered in every slot).
+ * Pinning a ring onto another filesystem copies it: do that before
+ * producers start (records written during the copy may be lost).
  *
  * USER_RINGBUF: user space produces (comb_user_ring_buffer_*, libbpf's
  * user_ring_buffer__* model), programs consume with bpf_user_ringbuf_drain.
@@ -48,7 +58,10 @@ void comb_ringbuf_discard(void *sample, uint64_t flags);
 /* Reserve, copy, submit: 0, -EAGAIN (full), -EINVAL (flags, map type). */
 int comb_ringbuf_output(struct comb_map *map, const void *data, uint64_t size, uint64_t flags);
 uint64_t comb_ringbuf_query(struct comb_map *map, uint64_t what);
-/* Wake this map's consumer through a FIFO at path (made if missing). */
+/* Wake this map's consumer through a FIFO at path (made if missing), from
+ * producers in any process. RINGBUF, USER_RINGBUF (wakes a producer blocked
+ * in reserve_blocking) or PERF_EVENT_ARRAY; call before creating the
+ * consumer (or the user ring buffer producer). */
 int comb_ringbuf_wake_fifo(struct comb_map *map, const char *path);
 
 /* --- RINGBUF, consumer side (one consumer per map at a time). */

@@ -32,7 +32,9 @@
  *     in map->family and is released by ops->free. A family that maps memory
  *     of its own (ring buffers) may leave storage to itself, but the header
  *     (and so map_lock) always exists: map_region_fd(map) gives the region's
- *     file descriptor if you want to put your pages in the same file.
+ *     file descriptor if you want to put your pages in the same file (also
+ *     while init runs on reopening; the data area starts at file offset
+ *     map->header->header_size); see ops->region_moved.
  * ===========================================================================
  *
  * Values: value_stride is the bytes one value slot takes (value_size rounded
@@ -68,6 +70,10 @@ struct map_ops {
 	/* Optional: repair state words after a lock holder died (lock held);
 	 * 0, or -EINVAL if the data is corrupted. See 4. above. */
 	int (*recover)(struct comb_map *map);
+	/* Optional: pinning copied the region to another file (fd) and mapped
+	 * it over the old one; a family that maps the region file itself
+	 * (ring buffers) maps its views from fd too. Lock held. */
+	int (*region_moved)(struct comb_map *map, int fd);
 };
 
 /* ---- the shared region (region.c) */

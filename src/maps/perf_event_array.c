@@ -3,12 +3,15 @@
  * In the kernel each slot holds a perf event whose mmap'ed buffer receives
  * bpf_perf_event_output's records. comb gives every slot (one per CPU by
  * default: max_entries 0 means the number of CPUs, as libbpf sets it) its
- * own ring (ring.c, PERF_SLOT_BYTES of data), all sharing one eventfd, so
- * one consumer (comb_perf_buffer_*, libbpf's perf_buffer model) sleeps on
- * all of them. A full slot drops the record and counts it as lost; the
+ * own ring (ring.c, PERF_SLOT_BYTES of data) kept one after the other in
+ * the map's region file (so a pinned array is shared with the processes
+ * that open it), all sharing one eventfd per process, so one consumer
+ * (comb_perf_buffer_*, libbpf's perf_buffer model) sleeps on all of them;
+ * a consumer in another process registers a FIFO in every slot instead
+ * (comb_ringbuf_wake_fifo). A full slot drops the record and counts it as lost; the
  * consumer reports the count through its lost callback, as perf does with
  * PERF_RECORD_LOST. Programs never get pointers into these rings, so the
- * map has no storage. Map updates (the kernel's "install a perf event fd")
+ * map reports no storage to the memory checks. Map updates (the kernel's "install a perf event fd")
  * are accepted and ignored: every slot is always live.
  */
 #define _GNU_SOURCE /* sched_getcpu */
@@ -46,6 +49,21 @@ static void perf_free(struct comb_map *map)
 	map->family = NULL;
 }
 
+static int perf_open_rings(struct comb_map *map, struct perf_array *pa, char *err, size_t err_len)
+{
+	uint64_t slot_bytes = ring_file_bytes(PERF_SLOT_BYTES);
+	uint64_t base = map->header->header_size;
+	bool fresh = map_storage_is_new(map);
+	for (; pa->slots < map->info.max_entries; pa->slots++) {
+		int rc = ring_open(map_region_fd(map), base + pa->slots * slot_bytes, PERF_SLOT_BYTES, fresh,
+				   pa->event_fd, &pa->rings[pa->slots]);
+		if (rc)
+			return map_fail(err, err_len, rc, map, "cannot map the ring of slot %u%s", pa->slots,
+					rc == -EINVAL ? ": its meta page is corrupted" : "");
+	}
+	return 0;
+}
+
 static int perf_init(struct comb_map *map, char *err, size_t err_len)
 {
 	struct comb_map_info *in = &map->info;
@@ -59,8 +77,12 @@ static int perf_init(struct comb_map *map, char *err, size_t err_len)
 				in->max_entries, PERF_MAX_SLOTS);
 	int rc = map_check_flags(map, COMB_F_RDONLY | COMB_F_WRONLY | (1u << 2) /* NUMA_NODE */ |
 					      (1u << 11) /* PRESERVE_ELEMS */, err, err_len);
+	if (!rc)
+		rc = map_alloc_storage(map, in->max_entries * ring_file_bytes(PERF_SLOT_BYTES), err, err_len);
 	if (rc)
 		return rc;
+	map->storage = NULL; /* no program pointers into the rings */
+	map->storage_size = 0;
 	struct perf_array *pa = calloc(1, sizeof(*pa) + in->max_entries * sizeof(pa->rings[0]));
 	if (!pa)
 		return -ENOMEM;
@@ -68,10 +90,37 @@ static int perf_init(struct comb_map *map, char *err, size_t err_len)
 	pa->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pa->event_fd < 0)
 		return map_fail(err, err_len, -errno, map, "cannot make an eventfd");
-	for (; pa->slots < in->max_entries; pa->slots++) {
-		rc = ring_create(PERF_SLOT_BYTES, pa->event_fd, &pa->rings[pa->slots]);
+	return perf_open_rings(map, pa, err, err_len);
+}
+
+static int perf_recover(struct comb_map *map)
+{
+	struct perf_array *pa = map->family;
+	for (uint32_t i = 0; pa && i < pa->slots; i++)
+		if (ring_check(pa->rings[i]))
+			return -EINVAL;
+	return pa ? 0 : -EINVAL;
+}
+
+static int perf_region_moved(struct comb_map *map, int fd)
+{
+	struct perf_array *pa = map->family;
+	for (uint32_t i = 0; pa && i < pa->slots; i++) {
+		int rc = ring_remap(pa->rings[i], fd);
 		if (rc)
-			return map_fail(err, err_len, rc, map, "cannot make the ring of slot %u", pa->slots);
+			return rc;
+	}
+	return 0;
+}
+
+int perf_register_fifo(struct comb_map *map, const char *path)
+{
+	struct perf_array *pa = map->family;
+	for (uint32_t i = 0; i < pa->slots; i++) {
+		int fd = ring_register_fifo(pa->rings[i], path);
+		if (fd < 0)
+			return fd;
+		close(fd);
 	}
 	return 0;
 }
@@ -112,6 +161,7 @@ static int perf_next(struct comb_map *map, const void *key, void *next_key)
 const struct map_ops comb_perf_event_array_ops = {
 	.init = perf_init, .lookup = perf_lookup, .update = perf_update, .delete = perf_delete,
 	.get_next_key = perf_next, .lookup_ptr = perf_lookup_ptr, .free = perf_free,
+	.recover = perf_recover, .region_moved = perf_region_moved,
 };
 
 int comb_perf_event_output(struct comb_map *map, uint64_t flags, const void *data, uint64_t size)
@@ -144,6 +194,8 @@ struct comb_perf_buffer {
 	comb_perf_buffer_lost_fn lost_fn;
 	void *ctx;
 	int epoll_fd;
+	int wake_fd;       /* the FIFO when one is registered, else the eventfd */
+	int owned_wake_fd; /* to close, or -1 */
 	int current_cpu;
 	uint64_t *lost_seen;
 	bool watched; /* epoll_fd was handed out */
@@ -166,10 +218,15 @@ int comb_perf_buffer_new(struct comb_map *map, comb_perf_buffer_sample_fn sample
 	if (!pb)
 		return -ENOMEM;
 	*pb = (struct comb_perf_buffer){ .pa = pa, .sample_fn = sample_fn, .lost_fn = lost_fn, .ctx = ctx };
+	/* Every slot registers the same FIFO (perf_register_fifo): slot 0's
+	 * tells where producers in other processes write. */
+	pb->wake_fd = pa->slots ? ring_consumer_wake_fd(pa->rings[0], &pb->owned_wake_fd) : pa->event_fd;
+	if (!pa->slots)
+		pb->owned_wake_fd = -1;
 	pb->lost_seen = calloc(pa->slots, sizeof(uint64_t));
 	pb->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
-	if (!pb->lost_seen || pb->epoll_fd < 0 || epoll_ctl(pb->epoll_fd, EPOLL_CTL_ADD, pa->event_fd, &ev)) {
+	if (!pb->lost_seen || pb->epoll_fd < 0 || epoll_ctl(pb->epoll_fd, EPOLL_CTL_ADD, pb->wake_fd, &ev)) {
 		int rc = pb->lost_seen ? -errno : -ENOMEM;
 		comb_perf_buffer_free(pb);
 		return rc;
@@ -187,7 +244,7 @@ int comb_perf_buffer_consume(struct comb_perf_buffer *pb)
 	long total = 0;
 	for (uint32_t i = 0; i < pb->pa->slots; i++) {
 		struct ring *ring = pb->pa->rings[i];
-		ring_drain_wakeup(ring, pb->pa->event_fd);
+		ring_drain_wakeup(ring, pb->wake_fd);
 		pb->current_cpu = (int)i;
 		total += ring_consume(ring, deliver_perf, pb);
 		uint64_t lost = __atomic_load_n(&ring->meta->lost, __ATOMIC_RELAXED);
@@ -237,6 +294,8 @@ void comb_perf_buffer_free(struct comb_perf_buffer *pb)
 		ring_wait_end(pb->pa->rings[i]);
 	if (pb->epoll_fd >= 0)
 		close(pb->epoll_fd);
+	if (pb->owned_wake_fd >= 0)
+		close(pb->owned_wake_fd);
 	free(pb->lost_seen);
 	free(pb);
 }

@@ -257,7 +257,7 @@ uint64_t *map_family_words(const struct comb_map *map)
 
 int map_region_fd(const struct comb_map *map)
 {
-	return map->region_fd;
+	return map->attach_fd >= 0 ? map->attach_fd : map->region_fd;
 }
 
 void map_region_release(struct comb_map *map)
@@ -309,6 +309,8 @@ static int copy_region_to(struct comb_map *map, const char *path)
 	if (!rc && mmap(map->header, map->region_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
 			   MAP_FAILED)
 		rc = -errno;
+	if (!rc && map->ops && map->ops->region_moved)
+		rc = map->ops->region_moved(map, fd);
 	map_unlock(map);
 	if (rc) {
 		close(fd);

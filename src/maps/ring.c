@@ -15,7 +15,7 @@
  * consumer has caught up to this very record (consumer_pos == its
  * position); BPF_RB_NO_WAKEUP never wakes, BPF_RB_FORCE_WAKEUP always does.
  */
-#define _GNU_SOURCE /* memfd_create, MAP_FIXED_NOREPLACE */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,21 +104,36 @@ void ring_unlock(struct ring *ring)
 	__atomic_store_n(&ring->meta->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Reserve address space, then place the local page, the shared region and
- * the second view of the data inside it. */
-static int map_views(int memfd, uint64_t data_size, uint8_t **out, size_t *out_size)
+uint64_t ring_file_bytes(uint64_t data_size)
 {
-	size_t page = page_size(), meta = RING_META_PAGES * page;
-	size_t total = page + meta + 2 * data_size;
+	return RING_META_PAGES * (uint64_t)page_size() + data_size;
+}
+
+/* Map the shared part of the ring (meta, consumer and producer pages, the
+ * data, then the data again) from fd at offset, at region. */
+static int map_shared_views(uint8_t *region, int fd, uint64_t offset, uint64_t data_size)
+{
+	size_t meta = RING_META_PAGES * page_size();
+	int flags = MAP_SHARED | MAP_FIXED;
+	if (mmap(region, meta + data_size, PROT_READ | PROT_WRITE, flags, fd, (off_t)offset) == MAP_FAILED ||
+	    mmap(region + meta + data_size, data_size, PROT_READ | PROT_WRITE, flags, fd,
+		 (off_t)(offset + meta)) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+/* Reserve address space, then place the local page, the shared views and
+ * the second view of the data inside it. */
+static int map_views(int fd, uint64_t offset, uint64_t data_size, uint8_t **out, size_t *out_size)
+{
+	size_t page = page_size();
+	size_t total = page + RING_META_PAGES * page + 2 * data_size;
 	uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	int flags = MAP_SHARED | MAP_FIXED;
 	if (mmap(base, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
 		    MAP_FAILED ||
-	    mmap(base + page, meta + data_size, PROT_READ | PROT_WRITE, flags, memfd, 0) == MAP_FAILED ||
-	    mmap(base + page + meta + data_size, data_size, PROT_READ | PROT_WRITE, flags, memfd,
-		 (off_t)meta) == MAP_FAILED) {
+	    map_shared_views(base + page, fd, offset, data_size)) {
 		munmap(base, total);
 		return -ENOMEM;
 	}
@@ -127,45 +142,64 @@ static int map_views(int memfd, uint64_t data_size, uint8_t **out, size_t *out_s
 	return 0;
 }
 
-int ring_create(uint64_t data_size, int event_fd, struct ring **out)
+/* A ring someone else wrote: its meta page must describe this ring. */
+static int check_existing_meta(const struct ring_meta *meta, uint64_t data_size)
+{
+	return meta->magic == RING_MAGIC && meta->data_size == data_size ? 0 : -EINVAL;
+}
+
+int ring_open(int fd, uint64_t offset, uint64_t data_size, bool fresh, int event_fd, struct ring **out)
 {
 	size_t page = page_size();
-	if (data_size < page || (data_size & (data_size - 1)))
+	if (data_size < page || (data_size & (data_size - 1)) || (offset & (page - 1)) || fd < 0)
 		return -EINVAL;
-	int memfd = memfd_create("comb-ring", MFD_CLOEXEC);
-	if (memfd < 0)
-		return -errno;
 	uint8_t *base;
 	size_t total;
-	int rc = ftruncate(memfd, (off_t)(RING_META_PAGES * page + data_size)) ? -ENOMEM : 0;
-	if (!rc)
-		rc = map_views(memfd, data_size, &base, &total);
-	if (rc) {
-		close(memfd);
+	int rc = map_views(fd, offset, data_size, &base, &total);
+	if (rc)
 		return rc;
-	}
 	struct ring *ring = (struct ring *)base;
 	uint8_t *region = base + page;
 	*ring = (struct ring){
 		.mapping = base, .mapping_size = total, .meta = (struct ring_meta *)region,
 		.consumer_pos = (uint64_t *)(region + page), .producer_pos = (uint64_t *)(region + 2 * page),
 		.pending_pos = (uint64_t *)(region + 2 * page) + 1, .data = region + RING_META_PAGES * page,
-		.mask = data_size - 1, .memfd = memfd, .event_fd = event_fd, .fifo_fd = -1,
+		.mask = data_size - 1, .file_offset = offset, .event_fd = event_fd, .fifo_fd = -1,
 	};
-	ring->meta->magic = RING_MAGIC;
-	ring->meta->data_size = data_size;
-	rc = 0;
-	if (event_fd < 0) {
-		ring->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		ring->owns_event_fd = true;
-		if (ring->event_fd < 0)
-			rc = -errno;
-	}
-	if (rc) {
+	if (fresh) {
+		ring->meta->magic = RING_MAGIC;
+		ring->meta->data_size = data_size;
+	} else if ((rc = check_existing_meta(ring->meta, data_size)) != 0) {
 		ring_destroy(ring);
 		return rc;
 	}
+	if (event_fd < 0) {
+		ring->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		ring->owns_event_fd = true;
+		if (ring->event_fd < 0) {
+			rc = -errno;
+			ring_destroy(ring);
+			return rc;
+		}
+	}
 	*out = ring;
+	return 0;
+}
+
+int ring_remap(struct ring *ring, int fd)
+{
+	return map_shared_views((uint8_t *)ring->meta, fd, ring->file_offset, ring->mask + 1);
+}
+
+int ring_check(const struct ring *ring)
+{
+	if (check_existing_meta(ring->meta, ring->mask + 1))
+		return -EINVAL;
+	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n(ring->producer_pos, __ATOMIC_ACQUIRE);
+	uint64_t pend = __atomic_load_n(ring->pending_pos, __ATOMIC_ACQUIRE);
+	if (cons % 8 || prod % 8 || pend % 8 || cons > prod || prod - cons > ring->mask + 1 || pend > prod)
+		return -EINVAL;
 	return 0;
 }
 
@@ -177,8 +211,6 @@ void ring_destroy(struct ring *ring)
 		close(ring->event_fd);
 	if (ring->fifo_fd >= 0)
 		close(ring->fifo_fd);
-	if (ring->memfd >= 0)
-		close(ring->memfd);
 	munmap(ring->mapping, ring->mapping_size);
 }
 
@@ -272,7 +304,10 @@ static int fifo_for_wakeup(struct ring *ring)
 	char path[sizeof(ring->meta->wake_path)];
 	memcpy(path, ring->meta->wake_path, sizeof(path));
 	path[sizeof(path) - 1] = '\0';
-	ring->fifo_fd = path[0] ? open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+	/* O_RDWR, not O_WRONLY: this process then counts as a reader, so a
+	 * write after the consumer went away fills the pipe (EAGAIN) instead
+	 * of raising SIGPIPE in the producer. */
+	ring->fifo_fd = path[0] ? open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
 	ring->fifo_gen = gen;
 	return ring->fifo_fd;
 }
@@ -378,4 +413,18 @@ long ring_consume(struct ring *ring, ring_record_fn fn, void *ctx)
 		if (!progressed)
 			return count;
 	}
+}
+
+int ring_consumer_wake_fd(struct ring *ring, int *owned)
+{
+	*owned = -1;
+	if (ring->meta->wake_path[0]) {
+		/* Producers in every process write to the registered FIFO. */
+		int fd = ring_register_fifo(ring, ring->meta->wake_path);
+		if (fd >= 0) {
+			*owned = fd;
+			return fd;
+		}
+	}
+	return ring->event_fd;
 }

@@ -3,8 +3,11 @@
  * A ring is the kernel's BPF ring buffer, byte for byte, in shared memory:
  *
  *   [local page][meta page][consumer_pos page][producer_pos page][data][data again]
- *    private    '----------------- one memfd, MAP_SHARED -----------------'
+ *    private    '--- the map's region file at some offset, MAP_SHARED ---'
  *
+ * The shared pages live in the map's own region file (region.c), at an
+ * offset in its data area, so a process that opens the pinned map maps the
+ * very same ring; the second data view maps the data's file range again.
  * The meta, consumer and producer pages and the data area sit where the
  * kernel's struct bpf_ringbuf puts them, so a record header's pg_off (pages
  * from the meta page to the header) has the kernel's value and leads back to
@@ -13,7 +16,7 @@
  * so a record that crosses the end is still contiguous in memory.
  *
  * The local page just before the meta page is private to the process and
- * holds struct ring: pointers, the memfd and the wakeup descriptors. After
+ * holds struct ring: pointers, the file offset and the wakeup descriptors. After
  * fork() the child's copy is still right (same addresses, inherited fds).
  *
  * Records: an 8-byte header { u32 len; u32 pg_off } then len bytes, padded
@@ -27,7 +30,7 @@
  * Wakeups: a consumer sleeps on a file descriptor. Within a process and its
  * fork()ed children that is an eventfd made with the ring; a consumer in an
  * unrelated process registers a FIFO path in the meta page and producers
- * write a byte to it. Producers make the system call only when a consumer
+ * write a byte to it (producers open it O_RDWR: never SIGPIPE, never block). Producers make the system call only when a consumer
  * may be asleep (meta->waiters, raised before it sleeps or while someone
  * watches the fd) and at most once per wakeup it has not drained yet
  * (meta->wake_pending).
@@ -76,7 +79,7 @@ struct ring {
 	uint64_t *pending_pos;    /* next to producer_pos, as in the kernel */
 	uint8_t *data;
 	uint64_t mask;            /* data_size - 1 */
-	int memfd;
+	uint64_t file_offset;     /* of the meta page in the region file */
 	int event_fd;             /* -1 if none */
 	bool owns_event_fd;
 	int fifo_fd;              /* producer side: the registered FIFO, or -1 */
@@ -85,9 +88,19 @@ struct ring {
 
 /* Page size, as a shift. */
 unsigned ring_page_shift(void);
-/* Make a ring of data_size bytes (power of two, page multiple). event_fd:
- * -1 to make one, else one the ring uses without owning it. */
-int ring_create(uint64_t data_size, int event_fd, struct ring **out);
+/* Bytes of file a ring of data_size bytes takes (meta pages + data). */
+uint64_t ring_file_bytes(uint64_t data_size);
+/* Map the ring of data_size bytes (power of two, page multiple) kept in fd
+ * at offset (page aligned, ring_file_bytes long). fresh: the bytes are new
+ * (zero) and get the meta page written; else the meta page must describe
+ * this ring (-EINVAL). event_fd: -1 to make one, else one the ring uses
+ * without owning it. fd is not kept open by the ring. */
+int ring_open(int fd, uint64_t offset, uint64_t data_size, bool fresh, int event_fd, struct ring **out);
+/* The region moved to another file (pinning across filesystems): map the
+ * shared views from fd instead, at the same addresses. */
+int ring_remap(struct ring *ring, int fd);
+/* Are the meta page and the positions sane? 0 or -EINVAL. */
+int ring_check(const struct ring *ring);
 void ring_destroy(struct ring *ring);
 /* The ring a record belongs to (from its header's pg_off). */
 struct ring *ring_of_record(const struct ring_record_hdr *hdr);
@@ -125,6 +138,14 @@ int ring_register_fifo(struct ring *ring, const char *path);
 struct comb_map;
 int ringbuf_map_init(struct comb_map *map, char *err, size_t err_len);
 void ringbuf_map_free(struct comb_map *map);
+int ringbuf_map_recover(struct comb_map *map);
+int ringbuf_map_region_moved(struct comb_map *map, int fd);
+/* The wakeup descriptor a consumer (or a blocked user-ring producer)
+ * should sleep on: the registered FIFO (opened into *owned, to close) when
+ * there is one, else the ring's eventfd (*owned = -1). */
+int ring_consumer_wake_fd(struct ring *ring, int *owned);
+/* comb_ringbuf_wake_fifo for a PERF_EVENT_ARRAY: every slot's ring. */
+int perf_register_fifo(struct comb_map *map, const char *path);
 /* bpf_user_ringbuf_drain's loop: fn gets each sample (discarded ones are
  * skipped) and returns 0 to go on, 1 to stop, < 0 to stop with that error.
  * Returns the number of samples given to fn, or a negative errno (-EBUSY:

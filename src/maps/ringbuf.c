@@ -1,7 +1,9 @@
 /* src/maps/ringbuf.c - RINGBUF maps and their consumer (comb/ringbuf.h).
  *
- * The map is one ring (ring.c): its storage, the range programs may touch,
- * is the data area and its second view, where reserved samples live. Map
+ * The map is one ring (ring.c) whose pages are the data area of the map's
+ * region file, so a pinned ring is shared with every process that opens
+ * it; its storage, the range programs may touch, is the ring's data and
+ * its second view, where reserved samples live. Map
  * commands (lookup, update, ...) answer as the kernel does for a ring
  * buffer; programs use the bpf_ringbuf_* helpers (ringbuf_helpers.c), which
  * call the producer functions here.
@@ -35,7 +37,9 @@ static bool is_ringbuf(const struct comb_map *map)
 	return map && map->info.type == COMB_MAP_RINGBUF && map->family;
 }
 
-/* Shared by RINGBUF and USER_RINGBUF (user_ringbuf.c). */
+/* Shared by RINGBUF and USER_RINGBUF (user_ringbuf.c): the ring's pages
+ * are the map's data area, in the region file, so a process that opens the
+ * pinned map maps the same ring. */
 int ringbuf_map_init(struct comb_map *map, char *err, size_t err_len)
 {
 	const struct comb_map_info *in = &map->info;
@@ -47,14 +51,19 @@ int ringbuf_map_init(struct comb_map *map, char *err, size_t err_len)
 				"max_entries %u must be a power of two and at least the page size (%u)",
 				in->max_entries, page);
 	int rc = map_check_flags(map, 0, err, err_len);
+	if (!rc)
+		rc = map_alloc_storage(map, ring_file_bytes(in->max_entries), err, err_len);
 	if (rc)
 		return rc;
 	struct ring *ring;
-	rc = ring_create(in->max_entries, -1, &ring);
+	rc = ring_open(map_region_fd(map), map->header->header_size, in->max_entries, map_storage_is_new(map),
+		       -1, &ring);
 	if (rc)
-		return map_fail(err, err_len, rc, map, "cannot create the ring of %u bytes", in->max_entries);
+		return map_fail(err, err_len, rc, map, rc == -EINVAL ? "the ring's meta page is corrupted"
+								     : "cannot map the ring of %u bytes",
+				in->max_entries);
 	map->family = ring;
-	map->storage = ring->data;
+	map->storage = ring->data; /* where samples live: data and its second view */
 	map->storage_size = 2 * (size_t)in->max_entries;
 	return 0;
 }
@@ -63,7 +72,17 @@ void ringbuf_map_free(struct comb_map *map)
 {
 	ring_destroy(map_ring(map));
 	map->family = NULL;
-	map->storage = NULL; /* unmapped with the ring */
+	map->storage = NULL; /* the ring's views are gone; the region goes next */
+}
+
+int ringbuf_map_recover(struct comb_map *map)
+{
+	return map_ring(map) ? ring_check(map_ring(map)) : -EINVAL;
+}
+
+int ringbuf_map_region_moved(struct comb_map *map, int fd)
+{
+	return map_ring(map) ? ring_remap(map_ring(map), fd) : 0;
 }
 
 static int ringbuf_lookup(struct comb_map *m, const void *k, void *v) { return -ENOTSUP; }
@@ -75,7 +94,7 @@ static void *ringbuf_lookup_ptr(struct comb_map *m, const void *k) { return NULL
 const struct map_ops comb_ringbuf_ops = {
 	.init = ringbuf_map_init, .lookup = ringbuf_lookup, .update = ringbuf_update,
 	.delete = ringbuf_delete, .get_next_key = ringbuf_next, .lookup_ptr = ringbuf_lookup_ptr,
-	.free = ringbuf_map_free,
+	.free = ringbuf_map_free, .recover = ringbuf_map_recover, .region_moved = ringbuf_map_region_moved,
 };
 
 /* ---- producer side */
@@ -111,8 +130,11 @@ uint64_t comb_ringbuf_query(struct comb_map *map, uint64_t what)
 
 int comb_ringbuf_wake_fifo(struct comb_map *map, const char *path)
 {
-	if (!map || !map->family ||
-	    (map->info.type != COMB_MAP_RINGBUF && map->info.type != COMB_MAP_USER_RINGBUF))
+	if (!map || !map->family)
+		return -EINVAL;
+	if (map->info.type == COMB_MAP_PERF_EVENT_ARRAY)
+		return perf_register_fifo(map, path);
+	if (map->info.type != COMB_MAP_RINGBUF && map->info.type != COMB_MAP_USER_RINGBUF)
 		return -EINVAL;
 	int fd = ring_register_fifo(map_ring(map), path);
 	if (fd < 0)
@@ -178,16 +200,9 @@ int comb_ring_buffer_add(struct comb_ring_buffer *rb, struct comb_map *map, comb
 	struct consumed_ring *cr = &rb->rings[rb->count];
 	*cr = (struct consumed_ring){ .ring = map_ring(map), .fn = fn, .ctx = ctx };
 	struct ring *ring = cr->ring;
-	cr->wake_fd = ring->event_fd;
-	if (ring->meta->wake_path[0]) {
-		/* A FIFO is registered for this map (comb_ringbuf_wake_fifo):
-		 * every producer writes to it, so listen there. */
-		int fd = ring_register_fifo(ring, ring->meta->wake_path);
-		if (fd >= 0) {
-			cr->wake_fd = fd;
-			cr->owns_wake_fd = true;
-		}
-	}
+	int owned;
+	cr->wake_fd = ring_consumer_wake_fd(ring, &owned);
+	cr->owns_wake_fd = owned >= 0;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rb->count };
 	if (epoll_ctl(rb->epoll_fd, EPOLL_CTL_ADD, cr->wake_fd, &ev)) {
 		int rc = -errno;

@@ -9,13 +9,17 @@
  * with bpf_user_ringbuf_drain: one drain at a time (drain_busy), at most
  * USER_RINGBUF_MAX_SAMPLES per call, each sample released (consumer_pos
  * moved) after its callback; afterwards the producer is woken (eventfd)
- * unless BPF_RB_NO_WAKEUP, so reserve_blocking can wait for room.
+ * unless BPF_RB_NO_WAKEUP, so reserve_blocking can wait for room (on the
+ * eventfd, or on the FIFO a producer in another process registered). The
+ * ring lives in the map's region file, so a pinned USER_RINGBUF is shared
+ * with every process that opens it.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "comb/ringbuf.h"
 #include "maps/internal.h"
@@ -33,7 +37,8 @@ static void *user_ringbuf_lookup_ptr(struct comb_map *m, const void *k) { return
 const struct map_ops comb_user_ringbuf_ops = {
 	.init = ringbuf_map_init, .lookup = user_ringbuf_lookup, .update = user_ringbuf_update,
 	.delete = user_ringbuf_delete, .get_next_key = user_ringbuf_next,
-	.lookup_ptr = user_ringbuf_lookup_ptr, .free = ringbuf_map_free,
+	.lookup_ptr = user_ringbuf_lookup_ptr, .free = ringbuf_map_free, .recover = ringbuf_map_recover,
+	.region_moved = ringbuf_map_region_moved,
 };
 
 /* ---- program side */
@@ -120,6 +125,8 @@ out:
 struct comb_user_ring_buffer {
 	struct comb_map *map;
 	struct ring *ring;
+	int wake_fd;  /* where drains wake a blocked reserve: FIFO or eventfd */
+	int owned_wake_fd;
 };
 
 int comb_user_ring_buffer_new(struct comb_map *map, struct comb_user_ring_buffer **out)
@@ -131,6 +138,9 @@ int comb_user_ring_buffer_new(struct comb_map *map, struct comb_user_ring_buffer
 		return -ENOMEM;
 	rb->map = map;
 	rb->ring = map->family;
+	/* A producer in another process than the programs registers a FIFO
+	 * first (comb_ringbuf_wake_fifo), so their drains can wake it. */
+	rb->wake_fd = ring_consumer_wake_fd(rb->ring, &rb->owned_wake_fd);
 	*out = rb;
 	return 0;
 }
@@ -183,7 +193,7 @@ void *comb_user_ring_buffer_reserve_blocking(struct comb_user_ring_buffer *rb, u
 		if (sample || errno != ENOSPC)
 			return sample;
 		/* Re-arm the drain's wakeup, retry, then sleep until it comes. */
-		ring_drain_wakeup(rb->ring, rb->ring->event_fd);
+		ring_drain_wakeup(rb->ring, rb->wake_fd);
 		sample = comb_user_ring_buffer_reserve(rb, size);
 		if (sample || errno != ENOSPC)
 			return sample;
@@ -192,7 +202,7 @@ void *comb_user_ring_buffer_reserve_blocking(struct comb_user_ring_buffer *rb, u
 			errno = ETIMEDOUT;
 			return NULL;
 		}
-		struct pollfd pfd = { .fd = rb->ring->event_fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = rb->wake_fd, .events = POLLIN };
 		ring_wait_begin(rb->ring);
 		sample = comb_user_ring_buffer_reserve(rb, size);
 		if (!sample && errno == ENOSPC)
@@ -226,5 +236,7 @@ void comb_user_ring_buffer_discard(struct comb_user_ring_buffer *rb, void *sampl
 
 void comb_user_ring_buffer_free(struct comb_user_ring_buffer *rb)
 {
+	if (rb && rb->owned_wake_fd >= 0)
+		close(rb->owned_wake_fd);
 	free(rb);
 }

@@ -7,6 +7,10 @@
  * observed on the consumer's epoll fd; a producer process and a consumer
  * process at full speed (every record arrives, in order; both through the
  * eventfd and through a FIFO); programs calling the helpers in both engines.
+ * Pinned rings: a consumer process and a producer process (running a
+ * program) that each opened the pin by path share one ring (nothing lost,
+ * in order, the sleeping consumer woken through its FIFO); a producer
+ * survives a killed consumer; pinning by copy; corrupt positions refused.
  */
 #include <errno.h>
 #include <poll.h>
@@ -577,4 +581,316 @@ TEST(perf_event_output_reaches_the_perf_buffer)
 	comb_prog_free(p);
 	comb_vm_free(vm);
 	comb_map_free(map);
+}
+
+/* ---- pinned rings: processes that open the pin by path share the ring */
+
+/* r1 = sequence number, r2 = record size: bpf_ringbuf_output(map, rec, r2, 0). */
+static int load_output_prog(struct comb_vm *vm, struct comb_map *map, struct comb_prog **prog)
+{
+	struct comb_insn insns[] = {
+		STX_MEM(COMB_SIZE_DW, 10, 1, -48), ST_MEM(COMB_SIZE_DW, 10, -40, 0),
+		ST_MEM(COMB_SIZE_DW, 10, -32, 0), ST_MEM(COMB_SIZE_DW, 10, -24, 0),
+		ST_MEM(COMB_SIZE_DW, 10, -16, 0), MOV64_REG(3, 2), LDDW_MAP_IDX(1, 0), MOV64_REG(2, 10),
+		ALU64_IMM(COMB_ALU_ADD, 2, -48), MOV64_IMM(4, 0), CALL_HELPER(130), EXIT(),
+	};
+	struct comb_map *maps[] = { map };
+	return load(vm, insns, ARRAY_SIZE(insns), maps, 1, prog);
+}
+
+static struct comb_map *open_pin(const char *pin)
+{
+	struct comb_map *map = NULL;
+	char err[256];
+	if (comb_map_open_pinned(pin, &map, err, sizeof(err)))
+		fprintf(stderr, "  open %s: %s\n", pin, err);
+	return map;
+}
+
+/* A process of its own: open the pin, run the program count times. */
+static int program_producer(const char *pin, uint64_t count)
+{
+	struct comb_map *map = open_pin(pin);
+	struct comb_vm *vm;
+	struct comb_prog *prog;
+	if (!map || comb_vm_new(NULL, &vm) || load_output_prog(vm, map, &prog))
+		return 20;
+	struct comb_run_opts ro = { .sz = sizeof(ro), .engine = COMB_ENGINE_INTERP };
+	for (uint64_t i = 0; i < count;) {
+		uint64_t r0 = 1;
+		ro.args[0] = i;
+		ro.args[1] = 8 + (i % 5) * 8;
+		if (comb_prog_run(prog, &ro, &r0))
+			return 21;
+		if (r0 == 0)
+			i++;
+		else
+			sched_yield(); /* full: the consumer catches up */
+	}
+	comb_prog_free(prog);
+	comb_vm_free(vm);
+	comb_map_free(map);
+	return 0;
+}
+
+static void pin_paths(const char *tag, char *pin, char *fifo, size_t len)
+{
+	char dir[256];
+	if (comb_pin_dir(dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "/tmp");
+	snprintf(pin, len, "%s/comb-test-%s-%d", dir, tag, (int)getpid());
+	snprintf(fifo, len, "%s.wake", pin);
+}
+
+/* A process of its own: open the pin, register the FIFO, say so on ready_fd. */
+static struct comb_map *open_as_consumer(const char *pin, const char *fifo, int ready_fd)
+{
+	struct comb_map *map = open_pin(pin);
+	if (!map || comb_ringbuf_wake_fifo(map, fifo))
+		return NULL;
+	char byte = 1;
+	if (write(ready_fd, &byte, 1) != 1)
+		return NULL;
+	return map;
+}
+
+static pid_t fork_alarmed(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		alarm(120);
+	return pid;
+}
+
+static bool wait_ready(int fd)
+{
+	char byte;
+	return read(fd, &byte, 1) == 1;
+}
+
+TEST(ringbuf_pinned_ring_is_shared_by_processes_that_open_it)
+{
+	char pin[512], fifo[512];
+	pin_paths("rb-pin", pin, fifo, sizeof(pin));
+	uint64_t count = STRESS_RECORDS / 4;
+	struct comb_map *map = make_ringbuf(64 * 1024);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	comb_map_free(map); /* only the pin keeps the ring now */
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t consumer = fork_alarmed();
+	if (consumer == 0) {
+		struct comb_map *m = open_as_consumer(pin, fifo, ready[1]);
+		_exit(m ? consume_all(m, count) : 30);
+	}
+	CHECK(wait_ready(ready[0]));
+	pid_t producer = fork_alarmed();
+	if (producer == 0)
+		_exit(program_producer(pin, count));
+	CHECK_EQ(wait_exit(producer), 0);
+	CHECK_EQ(wait_exit(consumer), 0);
+	/* The positions both processes moved are in the pinned file. */
+	map = open_pin(pin);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_ringbuf_query(map, COMB_RB_AVAIL_DATA), 0);
+	CHECK(comb_ringbuf_query(map, COMB_RB_PROD_POS) >= count * 16);
+	comb_map_free(map);
+	close(ready[0]);
+	close(ready[1]);
+	unlink(fifo);
+	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+static int64_t elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Consumer process: one poll that must end with the record, woken long
+ * before its 20 s timeout. */
+static int sleep_until_woken(const char *pin, const char *fifo, int ready_fd)
+{
+	struct comb_map *m = open_as_consumer(pin, fifo, ready_fd);
+	struct sink s = { 0 };
+	struct comb_ring_buffer *rb;
+	if (!m || comb_ring_buffer_new(m, sink_record, &s, NULL, &rb))
+		return 30;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int n = comb_ring_buffer_poll(rb, 20000);
+	if (n == 0) /* a stale wakeup at most once */
+		n = comb_ring_buffer_poll(rb, 20000);
+	int64_t ms = elapsed_ms(&start);
+	comb_ring_buffer_free(rb);
+	comb_map_free(m);
+	return n != 1 ? 31 : ms > 5000 ? 32 : 0;
+}
+
+TEST(ringbuf_pinned_consumer_is_woken_by_a_producer_process)
+{
+	char pin[512], fifo[512];
+	pin_paths("rb-wake", pin, fifo, sizeof(pin));
+	struct comb_map *map = make_ringbuf(16 * 1024);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	comb_map_free(map);
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t consumer = fork_alarmed();
+	if (consumer == 0)
+		_exit(sleep_until_woken(pin, fifo, ready[1]));
+	CHECK(wait_ready(ready[0]));
+	usleep(100 * 1000); /* let it fall asleep in epoll_wait */
+	pid_t producer = fork_alarmed();
+	if (producer == 0)
+		_exit(program_producer(pin, 1));
+	CHECK_EQ(wait_exit(producer), 0);
+	CHECK_EQ(wait_exit(consumer), 0);
+	close(ready[0]);
+	close(ready[1]);
+	unlink(fifo);
+	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+TEST(ringbuf_producer_survives_a_killed_fifo_consumer)
+{
+	char pin[512], fifo[512];
+	pin_paths("rb-kill", pin, fifo, sizeof(pin));
+	struct comb_map *map = make_ringbuf(16 * 1024);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t consumer = fork_alarmed();
+	if (consumer == 0) {
+		/* Consume forever, asleep in between. */
+		struct comb_map *m = open_pin(pin);
+		struct comb_ring_buffer *rb;
+		struct sink sink = { 0 };
+		char byte = 1;
+		if (!m || comb_ringbuf_wake_fifo(m, fifo) || comb_ring_buffer_new(m, sink_record, &sink, NULL, &rb) ||
+		    write(ready[1], &byte, 1) != 1)
+			_exit(30);
+		for (;;)
+			comb_ring_buffer_poll(rb, -1);
+	}
+	CHECK(wait_ready(ready[0]));
+	uint64_t v = 7;
+	usleep(50 * 1000); /* let it fall asleep */
+	/* This one opens the FIFO while the consumer lives and wakes it... */
+	CHECK_EQ(comb_ringbuf_output(map, &v, 8, COMB_RB_FORCE_WAKEUP), 0);
+	for (int i = 0; i < 2000 && comb_ringbuf_query(map, COMB_RB_AVAIL_DATA); i++)
+		usleep(1000);
+	CHECK_EQ(comb_ringbuf_query(map, COMB_RB_AVAIL_DATA), 0);
+	usleep(50 * 1000); /* asleep again, a waiter the kill leaves behind */
+	kill(consumer, SIGKILL);
+	CHECK_EQ(wait_exit(consumer), 128 + SIGKILL);
+	/* ...these write to it with its reader gone: no SIGPIPE here. */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(comb_ringbuf_output(map, &v, 8, COMB_RB_FORCE_WAKEUP), 0);
+	CHECK_EQ(comb_ringbuf_query(map, COMB_RB_AVAIL_DATA), 48);
+	comb_map_free(map);
+	close(ready[0]);
+	close(ready[1]);
+	unlink(fifo);
+	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+/* Pinning onto another filesystem copies the region: the creator's ring
+ * must follow the copy (region_moved), records before and after included. */
+TEST(ringbuf_pinned_by_copy_keeps_one_ring)
+{
+	char pin[128];
+	snprintf(pin, sizeof(pin), "/dev/shm/comb-test-rb-copy-%d", (int)getpid());
+	if (access("/dev/shm", W_OK)) {
+		printf("  skipped: /dev/shm is not writable\n");
+		return;
+	}
+	struct comb_map *map = make_ringbuf(page());
+	CHECK(map != NULL);
+	uint64_t before = 1, after = 2;
+	CHECK_EQ(comb_ringbuf_output(map, &before, 8, 0), 0);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	CHECK_EQ(comb_ringbuf_output(map, &after, 8, 0), 0);
+	struct comb_map *other = open_pin(pin);
+	CHECK(other != NULL);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct comb_ring_buffer *rb;
+	CHECK(comb_ring_buffer_new(other, sink_record, s, NULL, &rb) == 0);
+	CHECK_EQ(comb_ring_buffer_consume(rb), 2);
+	uint64_t got[2];
+	memcpy(got, s->bytes, sizeof(got));
+	CHECK_EQ(got[0], 1);
+	CHECK_EQ(got[1], 2);
+	CHECK_EQ(comb_ringbuf_query(map, COMB_RB_AVAIL_DATA), 0); /* the creator sees it consumed */
+	comb_ring_buffer_free(rb);
+	free(s);
+	comb_map_free(other);
+	comb_map_free(map);
+	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+TEST(ringbuf_pinned_file_with_corrupt_positions_is_refused)
+{
+	char pin[512], fifo[512];
+	pin_paths("rb-bad", pin, fifo, sizeof(pin));
+	struct comb_map *map = make_ringbuf(page());
+	CHECK(map != NULL);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	comb_map_free(map);
+	/* producer_pos sits on the third shared page of the ring, which
+	 * follows the region's header page. */
+	FILE *f = fopen(pin, "r+b");
+	CHECK(f != NULL);
+	uint64_t bogus = 12345;
+	CHECK(fseek(f, 3 * (long)page(), SEEK_SET) == 0);
+	CHECK_EQ(fwrite(&bogus, sizeof(bogus), 1, f), 1);
+	fclose(f);
+	struct comb_map *bad = NULL;
+	char err[256] = "";
+	CHECK_EQ(comb_map_open_pinned(pin, &bad, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "corrupted") != NULL);
+	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+TEST(perf_event_array_pinned_is_shared_with_a_producer_process)
+{
+	char pin[512], fifo[512];
+	pin_paths("perf-pin", pin, fifo, sizeof(pin));
+	struct comb_map *map = make_map(COMB_MAP_PERF_EVENT_ARRAY, 4, 4, 2);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_map_pin(map, pin), 0);
+	comb_map_free(map);
+	map = open_pin(pin);
+	CHECK(map != NULL);
+	CHECK_EQ(comb_ringbuf_wake_fifo(map, fifo), 0);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct comb_perf_buffer *pb;
+	CHECK(comb_perf_buffer_new(map, perf_sample, perf_lost, s, &pb) == 0);
+	pid_t producer = fork_alarmed();
+	if (producer == 0) {
+		usleep(100 * 1000); /* the consumer sleeps by then */
+		struct comb_map *m = open_pin(pin);
+		uint64_t v = 0xabcdef;
+		_exit(!m || comb_perf_event_output(m, 1, &v, 8) ? 40 : 0);
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int n = comb_perf_buffer_poll(pb, 20000);
+	if (n == 0)
+		n = comb_perf_buffer_poll(pb, 20000);
+	CHECK_EQ(n, 1);
+	CHECK(elapsed_ms(&start) < 5000);
+	CHECK_EQ(wait_exit(producer), 0);
+	uint64_t v;
+	memcpy(&v, s->bytes, 8);
+	CHECK_EQ(v, 0xabcdef);
+	comb_perf_buffer_free(pb);
+	free(s);
+	comb_map_free(map);
+	unlink(fifo);
+	CHECK_EQ(comb_map_unpin(pin), 0);
 }

@@ -3,8 +3,11 @@
  * Opens a pinned RINGBUF map and prints its records as they come, one line
  * each, until interrupted (SIGINT/SIGTERM) or N records were printed: the
  * size and the bytes in hex, or with --json one object per line
- * {"size": N, "data": "hex"}. The consumer is woken through a FIFO next to
- * the pinned file (PIN.wake), which producers in any process write to.
+ * {"size": N, "data": "hex"}. The ring lives in the pinned file itself, so
+ * records producers in other processes write there show up here. The
+ * consumer sleeps (no polling) until woken through a FIFO next to the
+ * pinned file (PIN.wake) that producers in any process write to; a signal
+ * ends the sleep.
  */
 #include <errno.h>
 #include <signal.h>
@@ -80,7 +83,7 @@ int cmd_ringbuf(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!interrupted && (!p.limit || p.printed < p.limit)) {
-		rc = comb_ring_buffer_poll(rb, 200);
+		rc = comb_ring_buffer_poll(rb, -1); /* SIGINT/SIGTERM end the wait (EINTR) */
 		if (rc < 0 && rc != -ECANCELED) {
 			fprintf(stderr, "comb: ringbuf: %s: %s\n", pin, strerror(-rc));
 			break;
