@@ -12,8 +12,8 @@
  * PTHREAD_MUTEX_ROBUST mutex. Inside the data area every link is an offset
  * or an index, never a pointer.
  *
- * The file: O_TMPFILE in the pin directory (so pinning is a linkat() of
- * /proc/self/fd/N, no copy), or a memfd when that fails. Either way the
+ * The file: O_TMPFILE in the pin directory when it is a tmpfs (so pinning
+ * is a linkat() of /proc/self/fd/N, no copy), or a memfd. Either way the
  * mapping is MAP_SHARED, so fork()ed children share the map. Pinning to
  * another filesystem copies the region to the new file under the map lock
  * and maps the copy over the old mapping at the same address.
@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,11 +112,17 @@ int map_pin_path(const char *path, char *out, size_t len)
 
 /* ---- creating the region */
 
+/* A new map's file: an unnamed file in the pin directory when that is a
+ * tmpfs (pinning is then a link, no copy), else a memfd (also tmpfs). On a
+ * disk file system (some containers' /run) every page would go through the
+ * page cache and the disk, which costs more than the copy that pinning such
+ * a map later makes (comb_map_pin falls back to copying and remapping). */
 static int region_file(uint64_t size)
 {
 	char dir[PATH_MAX];
+	struct statfs fs;
 	int fd = -1;
-	if (comb_pin_dir(dir, sizeof(dir)) == 0)
+	if (comb_pin_dir(dir, sizeof(dir)) == 0 && statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
 		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		fd = memfd_create("comb-map", MFD_CLOEXEC);
