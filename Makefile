@@ -97,7 +97,11 @@ $(BUILD)/e2e/ringbuf-producer: tests/e2e/ringbuf_producer.c $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer
+# Context access rules (src/verifier/ctx_desc.c) against the kernel verifier's verdicts.
+$(BUILD)/kernel-ctx: tests/kernel/kernel_ctx.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_ctx.c $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx
 
 deps:
 	@scripts/deps.sh

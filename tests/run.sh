@@ -56,6 +56,7 @@ run_suite object-compare "$BUILD/object-compare"
 run_suite core-compare "$BUILD/core-compare"
 run_suite kernel-maptypes "$BUILD/kernel-maptypes"
 run_suite kernel-maps "$BUILD/kernel-maps"
+run_suite kernel-ctx "$BUILD/kernel-ctx"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include "vm/internal.h"
 #include "comb/map.h"
+#include "verifier/helper_protos.h"
 
 __attribute__((format(printf, 5, 6)))
 static int decode_fail(int rc, char *err, size_t err_len, size_t idx, const char *fmt, ...)
@@ -167,10 +168,12 @@ static int decode_jmp(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 			d->kind = H_POISONED;
 			return 0;
 		}
-		if (in->imm < 0 || (uint32_t)in->imm >= prog->helper_count || !prog->helpers[in->imm])
+		if (in->imm < 0 || (uint32_t)in->imm >= prog->helper_count || !prog->helpers[in->imm]) {
+			const char *name = in->imm < 0 ? NULL : comb_helper_name((uint32_t)in->imm);
 			return decode_fail(-ENOENT, err, err_len, idx,
-					   "call to helper %d, which this VM does not provide "
-					   "(register it with comb_vm_register_helper)", in->imm);
+					   "program calls helper %d (%s), which comb does not implement",
+					   in->imm, name ? name : "not a kernel helper");
+		}
 		d->kind = H_CALL_HELPER;
 		return 0;
 	}
