@@ -24,6 +24,11 @@
 #include "maps/region.h"
 
 
+/* Kernel map types and the family that stores them. Redirect targets
+ * (devmap, cpumap, xskmap), cgroup arrays and stack traces are stored as the
+ * array or hash they are underneath, so objects that declare them load; what
+ * the kernel does with them besides storing (redirects, stack capture) comes
+ * with the hooks and helpers that need it. */
 static const struct {
 	uint32_t type;
 	const char *name;
@@ -35,17 +40,17 @@ static const struct {
 	{ 4, "perf_event_array", &comb_perf_event_array_ops },
 	{ 5, "percpu_hash", &comb_percpu_hash_ops },
 	{ 6, "percpu_array", &comb_percpu_array_ops },
-	{ 7, "stack_trace", NULL },
-	{ 8, "cgroup_array", NULL },
+	{ 7, "stack_trace", &comb_hash_ops },       /* stack id -> frames */
+	{ 8, "cgroup_array", &comb_array_ops },    /* index -> cgroup fd */
 	{ 9, "lru_hash", &comb_lru_hash_ops },
 	{ 10, "lru_percpu_hash", &comb_lru_percpu_hash_ops },
 	{ 11, "lpm_trie", &comb_lpm_trie_ops },
 	{ 12, "array_of_maps", &comb_array_of_maps_ops },
 	{ 13, "hash_of_maps", &comb_hash_of_maps_ops },
-	{ 14, "devmap", NULL },
+	{ 14, "devmap", &comb_array_ops },          /* index -> ifindex */
 	{ 15, "sockmap", NULL },
-	{ 16, "cpumap", NULL },
-	{ 17, "xskmap", NULL },
+	{ 16, "cpumap", &comb_array_ops },          /* cpu -> queue size */
+	{ 17, "xskmap", &comb_array_ops },          /* queue -> socket */
 	{ 18, "sockhash", NULL },
 	{ 19, "cgroup_storage", NULL },
 	{ 20, "reuseport_sockarray", NULL },
@@ -53,7 +58,7 @@ static const struct {
 	{ 22, "queue", &comb_queue_ops },
 	{ 23, "stack", &comb_stack_ops },
 	{ 24, "sk_storage", NULL },
-	{ 25, "devmap_hash", NULL },
+	{ 25, "devmap_hash", &comb_hash_ops },     /* key -> ifindex */
 	{ 26, "struct_ops", NULL },
 	{ 27, "ringbuf", &comb_ringbuf_ops },
 	{ 28, "inode_storage", NULL },

@@ -169,10 +169,15 @@ static int decode_jmp(const struct comb_prog *prog, size_t idx, struct dinsn *d,
 			return 0;
 		}
 		if (in->imm < 0 || (uint32_t)in->imm >= prog->helper_count || !prog->helpers[in->imm]) {
-			const char *name = in->imm < 0 ? NULL : comb_helper_name((uint32_t)in->imm);
+			/* A kernel helper comb lacks: the program loads (it may
+			 * never take that path) and the run fails if it gets there. */
+			if (in->imm >= 0 && comb_helper_name((uint32_t)in->imm)) {
+				d->kind = H_MISSING_HELPER;
+				return 0;
+			}
 			return decode_fail(-ENOENT, err, err_len, idx,
-					   "program calls helper %d (%s), which comb does not implement",
-					   in->imm, name ? name : "not a kernel helper");
+					   "program calls helper %d, which is neither a kernel helper nor "
+					   "registered with comb_vm_register_helper", in->imm);
 		}
 		d->kind = H_CALL_HELPER;
 		return 0;

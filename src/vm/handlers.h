@@ -58,7 +58,7 @@
 	COMB_ATOMIC_OPS(X, 32) COMB_ATOMIC_OPS(X, 64)                                        \
 	X(LD_ABS_B) X(LD_ABS_H) X(LD_ABS_W) X(LD_IND_B) X(LD_IND_H) X(LD_IND_W)              \
 	X(JA) X(GOTOL) COMB_JMP_CONDS(X, 64) COMB_JMP_CONDS(X, 32)                           \
-	X(CALL_HELPER) X(CALL_LOCAL) X(CALLX) X(EXIT) X(POISONED) X(TAIL_CALL)                           \
+	X(CALL_HELPER) X(CALL_LOCAL) X(CALLX) X(EXIT) X(POISONED) X(TAIL_CALL) X(MISSING_HELPER)                           \
 	COMB_FUSED_OPS(X, 64) COMB_FUSED_OPS(X, 32)                                          \
 	COMB_JMP_CONDS_THEN_JA(X, 64) COMB_JMP_CONDS_THEN_JA(X, 32)                          \
 	X(MOV64_X_PAIR) X(MOV32_X_PAIR)

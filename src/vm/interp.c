@@ -8,6 +8,7 @@
 #include <string.h>
 #include "vm/internal.h"
 #include "comb/map.h"
+#include "verifier/helper_protos.h"
 
 typedef uint16_t comb_u16_unaligned __attribute__((aligned(1), may_alias));
 typedef uint32_t comb_u32_unaligned __attribute__((aligned(1), may_alias));

@@ -423,6 +423,10 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 		}
 		DISPATCH();
 
+	h_MISSING_HELPER:
+		comb_run_fail(rs, d - base, 0, "program calls helper %d (%s), which comb does not implement",
+			      d->imm, comb_helper_name((uint32_t)d->imm));
+		return -ENOSYS;
 	h_POISONED:
 		comb_run_fail(rs, d - base, 0,
 			      "this instruction's CO-RE relocation could not be resolved against the target "

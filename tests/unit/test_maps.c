@@ -71,8 +71,8 @@ TEST(map_create_rejects_bad_definitions)
 	CHECK_EQ(create_rc(COMB_MAP_ARRAY, 4, 1u << 30, 1, 0, err, sizeof(err)), -E2BIG);
 	CHECK_EQ(create_rc(COMB_MAP_ARRAY, 4, 1u << 20, 1u << 30, 0, err, sizeof(err)), -E2BIG);
 	CHECK_EQ(create_rc(COMB_MAP_RINGBUF, 0, 0, 1000, 0, err, sizeof(err)), -EINVAL);
-	CHECK_EQ(create_rc(COMB_MAP_DEVMAP, 4, 4, 4, 0, err, sizeof(err)), -ENOTSUP);
-	CHECK(strstr(err, "devmap") != NULL);
+	CHECK_EQ(create_rc(15 /* sockmap */, 4, 4, 4, 0, err, sizeof(err)), -ENOTSUP);
+	CHECK(strstr(err, "sockmap") != NULL);
 	/* the kernel answers -EINVAL for a type number it does not know */
 	CHECK_EQ(create_rc(99, 4, 4, 4, 0, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "unknown map type 99") != NULL);
