@@ -53,6 +53,12 @@ void comb_runner_close(struct comb_runner *runner);
 /* Run iterations times with the interpreter; ns per run and the result. */
 int comb_runner_time(const struct comb_runner *runner, const struct bench_input *input,
 		     uint64_t iterations, double *ns_per_run, u32 *result);
+/* The same with any engine (enum comb_engine), e.g. COMB_ENGINE_JIT. */
+int comb_runner_time_engine(const struct comb_runner *runner, int engine,
+			    const struct bench_input *input, uint64_t iterations, double *ns_per_run,
+			    u32 *result);
+/* JIT compile time of the program (median of repeated compiles), in ns. */
+int comb_runner_jit_compile_ns(const struct comb_runner *runner, double *ns, size_t *insns);
 /* Instructions one run executes (found with the checked engine's budget). */
 int comb_runner_count_insns(const struct comb_runner *runner, const struct bench_input *input,
 			    uint64_t *insns);

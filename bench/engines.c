@@ -13,6 +13,8 @@
 
 #include "bench.h"
 #include "comb/vm.h"
+#include "vm/internal.h"
+#include "jit/jit.h"
 #include "../tests/kernel/kernel_bpf.h"
 
 static int read_file(const char *path, void **data, size_t *size, char *err, size_t err_len)
@@ -81,7 +83,35 @@ void comb_runner_close(struct comb_runner *runner)
 int comb_runner_time(const struct comb_runner *runner, const struct bench_input *input,
 		     uint64_t iterations, double *ns_per_run, u32 *result)
 {
-	struct comb_run_opts opts = { .sz = sizeof(opts), .engine = COMB_ENGINE_INTERP,
+	return comb_runner_time_engine(runner, COMB_ENGINE_INTERP, input, iterations, ns_per_run, result);
+}
+
+int comb_runner_jit_compile_ns(const struct comb_runner *runner, double *ns, size_t *insns)
+{
+	const struct comb_prog *prog = runner->prog;
+	struct dinsn *generic = calloc(prog->count, sizeof(*generic));
+	double times[31];
+	int ret = generic ? comb_decode(prog, generic, NULL, 0) : -ENOMEM;
+	for (int i = 0; ret == 0 && i < 31; i++) {
+		struct comb_jit_code *jit = NULL;
+		uint64_t start = bench_now_ns();
+		ret = comb_jit_compile(prog, generic, &jit);
+		times[i] = (double)(bench_now_ns() - start);
+		comb_jit_free(jit);
+	}
+	free(generic);
+	if (ret == 0) {
+		*ns = bench_median(times, 31);
+		*insns = prog->count;
+	}
+	return ret;
+}
+
+int comb_runner_time_engine(const struct comb_runner *runner, int engine,
+			    const struct bench_input *input, uint64_t iterations, double *ns_per_run,
+			    u32 *result)
+{
+	struct comb_run_opts opts = { .sz = sizeof(opts), .engine = (enum comb_engine)engine,
 				      .args = { (uint64_t)(uintptr_t)input->ctx } };
 	uint64_t r0 = 0, start = bench_now_ns();
 

@@ -1,11 +1,11 @@
-/* bench/main.c - comb-bench: comb's interpreter against native code and the
- * kernel's JIT on the programs of bench/progs.
+/* bench/main.c - comb-bench: comb's interpreter and JIT against native code
+ * and the kernel's JIT on the programs of bench/progs.
  *
  *   comb-bench --dir build/bench [--rounds N] [--only NAME]
  *
  * For each workload: check that native, kernel and comb compute the same
  * result (any difference fails the bench), then run ROUNDS rounds; each round
- * times native, kernel and comb one after another, each for about 15 ms. The
+ * times native, kernel, comb and comb's JIT one after another, each for about 15 ms. The
  * kernel's figure is BPF_PROG_TEST_RUN's average minus that of an empty XDP
  * program timed the same way. The table shows medians of the per-round times
  * and of the per-round ratios to native, then their geometric means.
@@ -41,8 +41,9 @@ struct kernel_side {
 struct row {
 	const char *name;
 	uint64_t insns;
-	double native_ns, kernel_ns, comb_ns;
-	double kernel_ratio, comb_ratio;
+	double native_ns, kernel_ns, comb_ns, jit_ns;
+	double kernel_ratio, comb_ratio, jit_ratio;
+	double jit_compile_ns; /* NAN when the JIT did not compile it */
 };
 
 static int parse_options(int argc, char **argv, struct options *opts)
@@ -91,18 +92,20 @@ struct session {
 	struct bench_input input;
 	struct comb_runner comb;
 	int kernel_fd;
-	uint64_t native_iters, comb_iters;
+	uint64_t native_iters, comb_iters, jit_iters;
 	uint32_t kernel_repeat;
 };
 
 static int check_results(struct session *s)
 {
-	u32 native = 0, comb = 0, kernel = 0;
+	u32 native = 0, comb = 0, kernel = 0, jit = 0;
 	double ns;
 	int ret;
 
 	native_time(s->w->native, s->input.packet, 1, &native);
-	ret = comb_runner_time(&s->comb, &s->input, 1, &ns, &comb);
+	ret = comb_runner_time_engine(&s->comb, COMB_ENGINE_JIT, &s->input, 1, &ns, &jit);
+	if (ret == 0)
+		ret = comb_runner_time(&s->comb, &s->input, 1, &ns, &comb);
 	if (ret < 0) {
 		fprintf(stderr, "comb-bench: %s: comb run failed: %s\n", s->w->name, strerror(-ret));
 		return ret;
@@ -112,9 +115,9 @@ static int check_results(struct session *s)
 			strerror(-ret));
 		return ret;
 	}
-	if (comb != native || (s->kernel_fd >= 0 && kernel != native)) {
-		fprintf(stderr, "comb-bench: %s: RESULTS DIFFER: native %u, kernel %s%u, comb %u\n",
-			s->w->name, native, s->kernel_fd >= 0 ? "" : "n/a ", kernel, comb);
+	if (comb != native || jit != native || (s->kernel_fd >= 0 && kernel != native)) {
+		fprintf(stderr, "comb-bench: %s: RESULTS DIFFER: native %u, kernel %s%u, comb %u, jit %u\n",
+			s->w->name, native, s->kernel_fd >= 0 ? "" : "n/a ", kernel, comb, jit);
 		return -EDOM;
 	}
 	return 0;
@@ -133,6 +136,10 @@ static int calibrate(struct session *s)
 		return ret;
 	s->native_iters = iterations_for(native_ns);
 	s->comb_iters = iterations_for(comb_ns);
+	ret = comb_runner_time_engine(&s->comb, COMB_ENGINE_JIT, &s->input, 5, &comb_ns, &result);
+	if (ret < 0)
+		return ret;
+	s->jit_iters = iterations_for(comb_ns);
 	s->kernel_repeat = 1;
 	if (s->kernel_fd >= 0) {
 		ret = kernel_time(s->kernel_fd, &s->input, 20, &kernel_ns, &result);
@@ -145,8 +152,8 @@ static int calibrate(struct session *s)
 
 static int measure(struct session *s, const struct kernel_side *k, int rounds, struct row *row)
 {
-	double native[MAX_ROUNDS], kernel[MAX_ROUNDS], comb[MAX_ROUNDS];
-	double kernel_ratio[MAX_ROUNDS], comb_ratio[MAX_ROUNDS];
+	double native[MAX_ROUNDS], kernel[MAX_ROUNDS], comb[MAX_ROUNDS], jit[MAX_ROUNDS];
+	double kernel_ratio[MAX_ROUNDS], comb_ratio[MAX_ROUNDS], jit_ratio[MAX_ROUNDS];
 	u32 result;
 	int ret;
 
@@ -164,8 +171,12 @@ static int measure(struct session *s, const struct kernel_side *k, int rounds, s
 			kernel_ns -= empty_ns;
 		}
 		ret = comb_runner_time(&s->comb, &s->input, s->comb_iters, &comb[r], &result);
+		if (ret == 0)
+			ret = comb_runner_time_engine(&s->comb, COMB_ENGINE_JIT, &s->input, s->jit_iters,
+						      &jit[r], &result);
 		if (ret < 0)
 			return ret;
+		jit_ratio[r] = jit[r] / native[r];
 		kernel[r] = kernel_ns;
 		kernel_ratio[r] = kernel_ns / native[r];
 		comb_ratio[r] = comb[r] / native[r];
@@ -175,6 +186,8 @@ static int measure(struct session *s, const struct kernel_side *k, int rounds, s
 	row->comb_ns = bench_median(comb, (size_t)rounds);
 	row->kernel_ratio = bench_median(kernel_ratio, (size_t)rounds);
 	row->comb_ratio = bench_median(comb_ratio, (size_t)rounds);
+	row->jit_ns = bench_median(jit, (size_t)rounds);
+	row->jit_ratio = bench_median(jit_ratio, (size_t)rounds);
 	return 0;
 }
 
@@ -221,6 +234,10 @@ static int bench_workload(const struct workload *w, const struct options *opts,
 	if (ret == 0) {
 		if (comb_runner_count_insns(&s.comb, &s.input, &row->insns) < 0)
 			row->insns = 0;
+		size_t prog_insns;
+		row->jit_compile_ns = NAN;
+		if (comb_runner_jit_compile_ns(&s.comb, &row->jit_compile_ns, &prog_insns) == 0)
+			row->jit_compile_ns = row->jit_compile_ns / (double)prog_insns; /* per insn */
 		ret = calibrate(&s);
 		if (ret == 0)
 			ret = measure(&s, k, opts->rounds, row);
@@ -241,7 +258,8 @@ static void print_number(double value, const char *format, int width)
 }
 
 static void print_row(const char *name, const char *insns, double native, double kernel,
-		      double comb, double kernel_ratio, double comb_ratio, double ns_per_insn)
+		      double comb, double kernel_ratio, double comb_ratio, double ns_per_insn,
+		      double jit, double jit_ratio, double compile_us_per_kinsn)
 {
 	printf("%-12s %10s", name, insns);
 	print_number(native, " %*.0f", 10);
@@ -250,34 +268,43 @@ static void print_row(const char *name, const char *insns, double native, double
 	print_number(kernel_ratio, " %*.2fx", 13);
 	print_number(comb_ratio, " %*.2fx", 11);
 	print_number(ns_per_insn, " %*.2f", 12);
+	print_number(jit, " %*.0f", 10);
+	print_number(jit_ratio, " %*.2fx", 10);
+	print_number(compile_us_per_kinsn, " %*.1f", 12);
 	printf("\n");
 }
 
 static void print_table(const struct row *rows, size_t count, int rounds)
 {
-	double col[6][count ? count : 1];
+	double col[9][count ? count : 1];
 	char insns[32];
 
 	printf("comb-bench: median of %d interleaved rounds; kernel = JIT minus an empty XDP program\n",
 	       rounds);
-	printf("%-12s %10s %10s %10s %10s %14s %12s %12s\n", "program", "insns", "native ns",
-	       "kernel ns", "comb ns", "kernel/native", "comb/native", "comb ns/insn");
+	printf("%-12s %10s %10s %10s %10s %14s %12s %12s %10s %11s %12s\n", "program", "insns", "native ns",
+	       "kernel ns", "comb ns", "kernel/native", "comb/native", "comb ns/insn", "jit ns",
+	       "jit/native", "jit us/kinsn");
 	for (size_t i = 0; i < count; i++) {
 		const struct row *r = &rows[i];
 		double per_insn = r->insns ? r->comb_ns / (double)r->insns : NAN;
 		snprintf(insns, sizeof(insns), "%llu", (unsigned long long)r->insns);
 		print_row(r->name, r->insns ? insns : "?", r->native_ns, r->kernel_ns, r->comb_ns,
-			  r->kernel_ratio, r->comb_ratio, per_insn);
+			  r->kernel_ratio, r->comb_ratio, per_insn, r->jit_ns, r->jit_ratio,
+			  r->jit_compile_ns); /* ns per insn = us per 1000 insns */
 		col[0][i] = r->native_ns;
 		col[1][i] = r->kernel_ns;
 		col[2][i] = r->comb_ns;
 		col[3][i] = r->kernel_ratio;
 		col[4][i] = r->comb_ratio;
 		col[5][i] = per_insn;
+		col[6][i] = r->jit_ns;
+		col[7][i] = r->jit_ratio;
+		col[8][i] = r->jit_compile_ns;
 	}
 	print_row("geomean", "", bench_geomean(col[0], count), bench_geomean(col[1], count),
 		  bench_geomean(col[2], count), bench_geomean(col[3], count),
-		  bench_geomean(col[4], count), bench_geomean(col[5], count));
+		  bench_geomean(col[4], count), bench_geomean(col[5], count), bench_geomean(col[6], count),
+		  bench_geomean(col[7], count), bench_geomean(col[8], count));
 }
 
 int main(int argc, char **argv)

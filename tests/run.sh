@@ -40,7 +40,7 @@ run_suite() { # name command...
 
 run_suite unit "$BUILD/unit-tests"
 if [[ -d $CONFORMANCE_DIR ]]; then
-	for engine in interp checked; do
+	for engine in interp checked jit; do
 		run_suite "conformance-$engine" "$BUILD/comb" conformance "$CONFORMANCE_DIR" --engine "$engine"
 	done
 else

@@ -86,8 +86,11 @@ enum comb_engine {
 	COMB_ENGINE_DEFAULT = 0, /* the fastest engine the program may use */
 	COMB_ENGINE_INTERP,      /* threaded interpreter, trusts the program */
 	COMB_ENGINE_CHECKED,     /* checked interpreter for unverified programs */
+	COMB_ENGINE_JIT,         /* x86-64 native code, trusts the program like INTERP;
+				  * programs the JIT cannot compile (legacy LD_ABS/LD_IND,
+				  * other machines) run in INTERP instead */
 };
-/* "interp", "checked"; NULL for an unknown value. */
+/* "interp", "checked", "jit"; NULL for an unknown value. */
 const char *comb_engine_name(enum comb_engine engine);
 /* Parse an engine name; returns 0 or -EINVAL. */
 int comb_engine_parse(const char *name, enum comb_engine *engine);

@@ -52,7 +52,7 @@ static long probe_read_str(char *dst, uint64_t size, const char *src)
 		uint64_t chunk = PROBE_PAGE - addr % PROBE_PAGE;
 		if (chunk > size - 1 - done)
 			chunk = size - 1 - done;
-		if (read_own_memory(dst + done, src + done, chunk)) {
+		if (read_own_memory(dst + done, (const char *)(uintptr_t)addr, chunk)) {
 			memset(dst, 0, size);
 			return -EFAULT;
 		}

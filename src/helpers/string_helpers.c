@@ -43,9 +43,10 @@
 static long checked_strlen(const struct comb_call_ctx *cc, const char *s)
 {
 	for (long n = 0;; n++) {
-		if (comb_call_check_mem(cc, s + n, 1, false))
+		const char *at = (const char *)((uintptr_t)s + (uintptr_t)n);
+		if (comb_call_check_mem(cc, at, 1, false))
 			return -EFAULT;
-		if (s[n] == 0)
+		if (*at == 0)
 			return n;
 	}
 }

@@ -26,6 +26,8 @@ struct dinsn {
 	int32_t imm;
 };
 
+struct comb_jit_code;
+
 enum engine_slot { ENGINE_SLOT_INTERP = 0, ENGINE_SLOT_CHECKED = 1, ENGINE_SLOT_COUNT };
 
 struct helper_entry {
@@ -51,6 +53,7 @@ struct comb_prog {
 	struct comb_map **maps;  /* LDDW map references resolve here */
 	size_t map_count;
 	bool needs_cpu_slot;     /* runs claim a per-CPU map slot */
+	struct comb_jit_code *jit; /* native code (src/jit), NULL if not compiled */
 };
 
 /* One activation of an engine: the program's run, or a callback a helper
@@ -62,6 +65,7 @@ struct comb_run_state {
 	const uint64_t *regs;    /* the live register file (for r10) */
 	uint64_t stack_top;      /* one past the entry frame */
 	bool checked;
+	bool jit;                /* run in native code where the program has some */
 	size_t start;            /* instruction index to start at */
 	uint64_t args[5];        /* r1..r5 at start */
 	struct comb_run_state *parent;
@@ -95,6 +99,9 @@ int comb_engine_interp(const struct comb_prog *prog, struct comb_run_state *rs, 
 		       const void *const **table);
 int comb_engine_checked(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t *r0,
 			const void *const **table);
+
+/* Is map one of the maps the program was loaded with? */
+bool comb_prog_has_map(const struct comb_prog *prog, const struct comb_map *map);
 
 /* Checked-engine memory rule, shared with comb_call_check_mem(). */
 bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, uint64_t size, bool write);

@@ -381,8 +381,12 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 		 * running program (its frame and r1 carry over); otherwise the
 		 * call falls through, as in the kernel. */
 		const struct comb_prog *target = NULL;
-		if (rs->root->tail_calls < COMB_MAX_TAIL_CALLS && R[2] && (R[3] >> 32) == 0)
-			target = comb_map_prog_array_get((struct comb_map *)(uintptr_t)R[2], (uint32_t)R[3]);
+		struct comb_map *jmp_table = (struct comb_map *)(uintptr_t)R[2];
+		/* An unverified program may pass anything as the map: only the
+		 * program's own maps are looked at. */
+		bool map_ok = CHECKED ? comb_prog_has_map(prog, jmp_table) : jmp_table != NULL;
+		if (rs->root->tail_calls < COMB_MAX_TAIL_CALLS && map_ok && (R[3] >> 32) == 0)
+			target = comb_map_prog_array_get(jmp_table, (uint32_t)R[3]);
 		if (!target)
 			NEXT();
 		rs->root->tail_calls++;

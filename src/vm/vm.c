@@ -14,6 +14,7 @@
 #include "helpers/helpers.h"
 #include "comb/map.h"
 #include "maps/internal.h"
+#include "jit/jit.h"
 
 #define COMB_MAX_HELPER_ID 65535u
 
@@ -193,6 +194,10 @@ int comb_prog_load(struct comb_vm *vm, const struct comb_insn *insns, size_t cou
 		rc = materialise_engines(p, generic);
 	if (rc)
 		goto fail;
+	/* Native code where the JIT can compile the program; otherwise (or
+	 * out of memory) COMB_ENGINE_JIT runs it in the interpreter. */
+	if (comb_jit_compile(p, generic, &p->jit))
+		p->jit = NULL;
 	free(generic);
 	*prog = p;
 	return 0;
@@ -210,6 +215,7 @@ void comb_prog_free(struct comb_prog *prog)
 		return;
 	for (int e = 0; e < ENGINE_SLOT_COUNT; e++)
 		free(prog->code[e]);
+	comb_jit_free(prog->jit);
 	free(prog->helpers);
 	free(prog->maps);
 	free(prog->insns);
@@ -227,6 +233,7 @@ const char *comb_engine_name(enum comb_engine engine)
 	case COMB_ENGINE_DEFAULT: return "default";
 	case COMB_ENGINE_INTERP: return "interp";
 	case COMB_ENGINE_CHECKED: return "checked";
+	case COMB_ENGINE_JIT: return "jit";
 	}
 	return NULL;
 }
@@ -239,6 +246,8 @@ int comb_engine_parse(const char *name, enum comb_engine *engine)
 		*engine = COMB_ENGINE_INTERP;
 	else if (!strcmp(name, "checked"))
 		*engine = COMB_ENGINE_CHECKED;
+	else if (!strcmp(name, "jit"))
+		*engine = COMB_ENGINE_JIT;
 	else if (!strcmp(name, "default"))
 		*engine = COMB_ENGINE_DEFAULT;
 	else
@@ -257,6 +266,14 @@ void comb_run_fail(struct comb_run_state *rs, long insn, uint64_t addr, const ch
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+}
+
+bool comb_prog_has_map(const struct comb_prog *prog, const struct comb_map *map)
+{
+	for (size_t i = 0; i < prog->map_count; i++)
+		if (prog->maps[i] == map)
+			return true;
+	return false;
 }
 
 bool comb_checked_mem_allowed(const struct comb_run_state *rs, uint64_t addr, uint64_t size, bool write)
@@ -318,12 +335,13 @@ int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts
 	if (opts->region_count && !opts->regions)
 		return -EINVAL;
 	if (opts->engine != COMB_ENGINE_DEFAULT && opts->engine != COMB_ENGINE_INTERP &&
-	    opts->engine != COMB_ENGINE_CHECKED)
+	    opts->engine != COMB_ENGINE_CHECKED && opts->engine != COMB_ENGINE_JIT)
 		return -EINVAL;
 	struct comb_run_state rs = {
 		.prog = prog,
 		.opts = opts,
 		.checked = opts->engine == COMB_ENGINE_CHECKED,
+		.jit = opts->engine == COMB_ENGINE_JIT,
 		.budget_left = opts->insn_budget ? opts->insn_budget : COMB_DEFAULT_INSN_BUDGET,
 	};
 	rs.root = &rs;
@@ -346,6 +364,8 @@ static int run_activation(struct comb_run_state *rs, uint64_t *r0)
 	};
 	if (rs->checked)
 		return comb_engine_checked(prog, rs, r0, NULL);
+	if (rs->jit && prog->jit)
+		return comb_jit_run(prog, rs, r0);
 	return comb_engine_interp(prog, rs, r0, NULL);
 }
 
@@ -368,6 +388,7 @@ int comb_call_callback(struct comb_call_ctx *cc, uint64_t fn, uint64_t r1, uint6
 		.prog = prog,
 		.opts = caller->opts,
 		.checked = caller->checked,
+		.jit = caller->jit,
 		.start = index,
 		.args = { r1, r2, r3, r4, r5 },
 		.parent = caller,

@@ -215,7 +215,7 @@ run_comb run answer.s --repeat abc; expect "run --repeat abc" 2 '' '--repeat'
 run_comb run answer.s --repeat 99999999999999999999999; expect "run huge --repeat" 2 '' '--repeat'
 run_comb run answer.s --repeat -5;  expect "run negative --repeat" 2
 run_comb run answer.s --repeat;     expect "run --repeat without value" 2
-run_comb run answer.s --engine jit; expect "run unknown engine" 2 '' 'interp or checked'
+run_comb run answer.s --engine turbo; expect "run unknown engine" 2 '' 'interp, checked or jit'
 run_comb run answer.s --frob;       expect "run unknown option" 2 '' "unknown option '--frob'"
 run_comb run;                       expect "run without program" 2
 run_comb run answer.s load2.s;      expect "run two programs" 2

@@ -13,7 +13,7 @@
  *
  * BPF_PROG_TEST_RUN returns only 32 bits, so the kernel runs the program
  * twice, the second time with `r0 >>= 32` before the exit. comb runs it with
- * the interpreter and the checked interpreter; all three must agree. A
+ * the interpreter, the checked interpreter and the JIT; all four must agree. A
  * program the verifier rejects is a generator bug: a few are tolerated, more
  * than 5% fail the test. A mismatch prints the seed, the program, the values
  * and, for programs without calls, a minimised program that still differs.
@@ -512,12 +512,12 @@ struct outcome {
 	int kernel_error;
 	uint64_t kernel_r0;
 	int comb_load_error;
-	int comb_run_error[2];
-	uint64_t comb_r0[2];     /* [0] interp, [1] checked */
+	int comb_run_error[3];
+	uint64_t comb_r0[3];     /* [0] interp, [1] checked, [2] jit */
 	char comb_message[512];
 };
 
-static const enum comb_engine engines[2] = { COMB_ENGINE_INTERP, COMB_ENGINE_CHECKED };
+static const enum comb_engine engines[3] = { COMB_ENGINE_INTERP, COMB_ENGINE_CHECKED, COMB_ENGINE_JIT };
 
 static void print_program(FILE *out, const struct builder *b)
 {
@@ -593,7 +593,7 @@ static void run_comb(struct comb_vm *vm, const struct builder *b, struct outcome
 					      out->comb_message, sizeof(out->comb_message));
 	if (out->comb_load_error < 0)
 		return;
-	for (int e = 0; e < 2; e++) {
+	for (int e = 0; e < 3; e++) {
 		struct comb_run_error error = { 0 };
 		struct comb_run_opts opts = { .sz = sizeof(opts), .engine = engines[e],
 					      .error = &error };
@@ -610,7 +610,7 @@ static bool outcomes_agree(const struct outcome *o)
 {
 	if (o->comb_load_error < 0)
 		return false;
-	for (int e = 0; e < 2; e++)
+	for (int e = 0; e < 3; e++)
 		if (o->comb_run_error[e] < 0 || o->comb_r0[e] != o->kernel_r0)
 			return false;
 	return true;
@@ -638,7 +638,7 @@ static void print_values(FILE *out, const char *what, const struct outcome *o)
 		fprintf(out, ", comb refused to load (%d): %s\n", o->comb_load_error, o->comb_message);
 		return;
 	}
-	for (int e = 0; e < 2; e++) {
+	for (int e = 0; e < 3; e++) {
 		if (o->comb_run_error[e] < 0)
 			fprintf(out, ", %s error %d", comb_engine_name(engines[e]), o->comb_run_error[e]);
 		else

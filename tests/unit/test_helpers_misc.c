@@ -150,8 +150,10 @@ TEST(helpers_probe_read_user_fault_safe)
 	long page = sysconf(_SC_PAGESIZE);
 	char *two = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(two != MAP_FAILED);
-	CHECK_EQ(munmap(two + page, (size_t)page), 0);
-	char *tail = two + page - 4; /* "abc\0" then an unmapped page */
+	/* PROT_NONE rather than munmap: nothing else can be mapped into the hole
+	 * while the test runs (loading a program maps JIT pages, for one). */
+	CHECK_EQ(mprotect(two + page, (size_t)page, PROT_NONE), 0);
+	char *tail = two + page - 4; /* "abc\0" then an unreadable page */
 	memcpy(tail, "abc", 4);
 	uint64_t value = 0x1111;
 	CHECK_EQ(call_helper(112, PTR(&value), 4, PTR(tail), 0, 0), 0);
@@ -171,7 +173,7 @@ TEST(helpers_probe_read_user_fault_safe)
 	CHECK_EQ(call_helper(114, PTR(s), 0, PTR(tail), 0, 0), 0);
 	CHECK_EQ(call_helper(113, PTR(&value), 8, PTR(tail), 0, 0), -EFAULT);
 	CHECK_EQ(call_helper(115, PTR(s), sizeof(s), PTR(tail), 0, 0), -EFAULT);
-	munmap(two, (size_t)page);
+	munmap(two, (size_t)page * 2);
 }
 
 TEST(helpers_task_identity)

@@ -210,7 +210,7 @@ int cmd_conformance(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int m = cli_option_value(argc, argv, &i, "--engine", &value);
 		if (m < 0 || (m > 0 && cli_parse_engine(value, &engine)))
-			return cli_usage_error("conformance", "--engine takes interp or checked");
+			return cli_usage_error("conformance", "--engine takes interp, checked or jit");
 		if (m > 0)
 			continue;
 		if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
@@ -241,7 +241,7 @@ static int plugin_args(int argc, char **argv, enum comb_engine *engine, char **m
 		int m = cli_option_value(argc, argv, &i, "--engine", &value);
 		if (m < 0 || (m > 0 && cli_parse_engine(value, engine))) {
 			free(text);
-			return cli_usage_error("conformance-plugin", "--engine takes interp or checked");
+			return cli_usage_error("conformance-plugin", "--engine takes interp, checked or jit");
 		}
 		if (m > 0 || argv[i][0] == '-')
 			continue; /* options of other plugins: ignored */

@@ -52,7 +52,7 @@ static int parse_run_option(int argc, char **argv, int *i, struct run_args *a)
 		a->mem_file = value;
 	} else if ((m = cli_option_value(argc, argv, i, "--engine", &value)) != 0) {
 		if (m < 0 || cli_parse_engine(value, &a->engine))
-			return cli_usage_error("run", "--engine takes interp or checked");
+			return cli_usage_error("run", "--engine takes interp, checked or jit");
 	} else if ((m = cli_option_value(argc, argv, i, "--repeat", &value)) != 0) {
 		if (m < 0 || cli_parse_count(value, 1, MAX_REPEAT, &a->repeat))
 			return cli_usage_error("run", "--repeat takes a count from 1 to %llu, not '%s'",
