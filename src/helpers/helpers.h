@@ -62,9 +62,9 @@ int comb_register_string_helpers(struct comb_vm *vm);
 int comb_register_lock_helpers(struct comb_vm *vm);
 int comb_register_callback_helpers(struct comb_vm *vm);
 
-/* bpf_spin_lock's lock word (lock_helpers.c): 0 free, 1 held; works in
+/* bpf_spin_lock's lock word (lock_helpers.c): 0 free, else the holder's thread; works in
  * memory shared between processes. */
-void comb_spin_lock(uint32_t *lock);
+int comb_spin_lock(uint32_t *lock); /* 0, or -EDEADLK if this thread holds it */
 void comb_spin_unlock(uint32_t *lock);
 
 /* The map a helper was handed in a register, or NULL when the run is

@@ -3,15 +3,21 @@
  * struct bpf_spin_lock is 4 bytes inside a map value; since map values live
  * in the map's storage (shared memory when the map is shared), a plain
  * atomic word is a lock that works across threads and processes alike:
- * 0 free, 1 held. Taking it spins with a CPU pause and yields to the
- * scheduler after a while (a user-space holder can be preempted, unlike the
- * kernel's, which runs with preemption off). The kernel's verifier makes
- * sure a program releases every lock it takes, so no owner is recorded.
- * Both helpers return 0. The checked engine requires the 4 bytes to be
- * writable memory of the run (-EFAULT otherwise).
+ * 0 free, else the holder's thread id. Taking it spins with a CPU pause and
+ * yields to the scheduler after a while (a user-space holder can be
+ * preempted, unlike the kernel's, which runs with preemption off). The
+ * kernel's verifier makes sure a program never takes a lock it holds; for
+ * programs nobody verified, taking a lock the same thread holds answers
+ * -EDEADLK instead of waiting forever, and a lock word naming a thread that
+ * does not exist is taken over. The checked engine requires the 4
+ * bytes to be writable memory of the run (-EFAULT otherwise).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "helpers/helpers.h"
 
@@ -26,17 +32,36 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void comb_spin_lock(uint32_t *lock)
+static uint32_t lock_owner_id(void)
 {
+	static __thread uint32_t tid;
+	if (!tid)
+		tid = (uint32_t)syscall(SYS_gettid);
+	return tid;
+}
+
+int comb_spin_lock(uint32_t *lock)
+{
+	uint32_t me = lock_owner_id();
 	for (unsigned spins = 0;; spins++) {
 		uint32_t expected = 0;
-		if (__atomic_load_n(lock, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(lock, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return;
-		if (spins >= SPINS_BEFORE_YIELD)
-			sched_yield();
-		else
+		uint32_t seen = __atomic_load_n(lock, __ATOMIC_RELAXED);
+		if (seen == me)
+			return -EDEADLK;
+		if (seen == 0 &&
+		    __atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return 0;
+		if (spins < SPINS_BEFORE_YIELD) {
 			cpu_relax();
+			continue;
+		}
+		/* A holder that no longer exists (it died holding the lock, or
+		 * an unverified program wrote the lock word) never unlocks:
+		 * take the lock over rather than wait forever. */
+		if (kill((pid_t)seen, 0) == -1 && errno == ESRCH &&
+		    __atomic_compare_exchange_n(lock, &seen, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return 0;
+		sched_yield();
 	}
 }
 
@@ -51,8 +76,7 @@ static uint64_t helper_spin_lock(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t
 	uint32_t *lock = (uint32_t *)(uintptr_t)r1;
 	if (comb_call_check_mem(cc, lock, sizeof(*lock), true) || (r1 & 3))
 		return (uint64_t)-EFAULT;
-	comb_spin_lock(lock);
-	return 0;
+	return (uint64_t)(int64_t)comb_spin_lock(lock);
 }
 
 static uint64_t helper_spin_unlock(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
