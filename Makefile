@@ -101,7 +101,11 @@ $(BUILD)/e2e/ringbuf-producer: tests/e2e/ringbuf_producer.c $(STATIC_LIB)
 $(BUILD)/kernel-ctx: tests/kernel/kernel_ctx.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_ctx.c $(STATIC_LIB) $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx
+# comb's verifier against the kernel's on tests/progs/verify_*.bpf.c.
+$(BUILD)/kernel-verdicts: tests/kernel/kernel_verdicts.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_verdicts.c $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx $(BUILD)/kernel-verdicts
 
 deps:
 	@scripts/deps.sh

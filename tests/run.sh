@@ -57,6 +57,7 @@ run_suite core-compare "$BUILD/core-compare"
 run_suite kernel-maptypes "$BUILD/kernel-maptypes"
 run_suite kernel-maps "$BUILD/kernel-maps"
 run_suite kernel-ctx "$BUILD/kernel-ctx"
+run_suite kernel-verdicts "$BUILD/kernel-verdicts" "$BUILD/progs"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

@@ -8,5 +8,6 @@
 #include "ringbuf.h"
 #include "object.h"
 #include "testrun.h"
+#include "verifier.h"
 #define COMB_VERSION "0.1.0"
 #endif

@@ -35,6 +35,7 @@ int cmd_btf(int argc, char **argv);
 int cmd_prog(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_ringbuf(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* main.c: look a command up by name (NULL if unknown) and print its help. */
 const struct cli_command *cli_find_command(const char *name);

@@ -36,7 +36,7 @@ static const struct cli_command commands[] = {
 	  "  --syntax conformance  plain assembler lines that `comb asm` turns back\n"
 	  "                        into the same bytes; jumps as +N/-N offsets\n" },
 	{ "run", cmd_run, "run a program and print r0",
-	  "comb run PROG [--prog NAME] [--mem HEX | --mem-file F] [--engine interp|checked] "
+	  "comb run PROG [--prog NAME] [--mem HEX | --mem-file F] [--engine interp|checked|jit] "
 	  "[--repeat N] [--json]",
 	  "Run PROG (.s assembly, .bin raw instructions or an ELF object) and print\n"
 	  "r0 in hex. For assembly and raw programs r1 points to a private copy of\n"
@@ -58,12 +58,12 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "comb's built-in helpers (maps, time, trace_printk) are available to programs.\n" },
 	{ "conformance", cmd_conformance, "run a directory of BPF conformance tests",
-	  "comb conformance DIR [--engine interp|checked] [--verbose]",
+	  "comb conformance DIR [--engine interp|checked|jit] [--verbose]",
 	  "Run every *.data file in DIR (sorted by name). Prints `PASS name` or\n"
 	  "`FAIL name: why` per file and `N passed, N failed` last; exits 1 if\n"
 	  "any test failed.\n"
 	  "\n"
-	  "  --engine E   checked (default) or interp\n"
+	  "  --engine E   checked (default), interp or jit\n"
 	  "  --verbose    also print r0 of passing tests and the disassembly of\n"
 	  "               failing ones\n" },
 	{ "conformance-plugin", cmd_conformance_plugin,
@@ -128,6 +128,21 @@ static const struct cli_command commands[] = {
 	  "until interrupted or N records were printed: SIZE: HEX, or with --json\n"
 	  "one {\"size\": N, \"data\": \"HEX\"} object per line. Producers in other\n"
 	  "processes wake it through the FIFO PIN.wake.\n" },
+	{ "verify", cmd_verify, "prove programs safe, as the kernel's verifier does",
+	  "comb verify FILE.o|PROG.s|PROG.bin [--prog NAME] [--type T] [--log-level 0|1|2]",
+	  "Verify every program of FILE.o (or only --prog NAME), or the program in\n"
+	  "PROG.s / PROG.bin, and print one line per program:\n"
+	  "\n"
+	  "  PASS NAME  insns N  T ms          (N: instructions explored)\n"
+	  "  FAIL NAME  insns N  T ms: insn I: DISASSEMBLY: why, and the usual fix\n"
+	  "\n"
+	  "  --prog NAME      only this program (function or section name)\n"
+	  "  --type T         program type (xdp, socket_filter, sched_cls, kprobe, ...);\n"
+	  "                   objects: overrides the section's; others: default socket_filter\n"
+	  "  --log-level N    1: the rejected instruction's register state; 2: also a\n"
+	  "                   trace of every explored instruction\n"
+	  "\n"
+	  "Exit status 1 if any program fails.\n" },
 	{ "help", NULL, "show help for comb or one command", "comb help [CMD]",
 	  "Without CMD list the commands; with CMD show its options.\n" },
 };
@@ -201,6 +216,8 @@ int cli_parse_engine(const char *name, enum comb_engine *engine)
 		*engine = COMB_ENGINE_INTERP;
 	else if (strcmp(name, "checked") == 0)
 		*engine = COMB_ENGINE_CHECKED;
+	else if (strcmp(name, "jit") == 0)
+		*engine = COMB_ENGINE_JIT;
 	else
 		return -EINVAL;
 	return 0;
@@ -208,7 +225,7 @@ int cli_parse_engine(const char *name, enum comb_engine *engine)
 
 const char *cli_engine_name(enum comb_engine engine)
 {
-	return engine == COMB_ENGINE_INTERP ? "interp" : "checked";
+	return engine == COMB_ENGINE_INTERP ? "interp" : engine == COMB_ENGINE_JIT ? "jit" : "checked";
 }
 
 static void print_overview(FILE *out)

@@ -1,0 +1,78 @@
+/* comb/verifier.h - prove a program safe before it runs.
+ *
+ * comb_verify() explores every path of a program by abstract interpretation
+ * (registers and stack slots carry types, scalar ranges and known bits) and
+ * accepts it only if every memory access, helper call, pointer operation and
+ * exit is safe on every path, every loop ends within the exploration budget
+ * and every acquired reference (ring buffer reservation) is released.
+ *
+ * By default the rules are those the kernel applies to a privileged loader
+ * (root): pointers may be stored in maps and returned, and reading stack
+ * bytes never written yields an unknown value. COMB_VERIFY_STRICT adds the
+ * kernel's rules for loaders without CAP_PERFMON: stack bytes must be written
+ * before they are read and no pointer may leak into a map, a helper argument
+ * or the return value.
+ */
+#ifndef COMB_VERIFIER_H
+#define COMB_VERIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "isa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct comb_map;
+
+enum {
+	COMB_VERIFY_STRICT = 1 << 0, /* initialized stack reads only, no pointer leaks */
+};
+
+struct comb_verify_opts {
+	size_t sz;            /* sizeof(struct comb_verify_opts) */
+	uint32_t prog_type;   /* kernel BPF_PROG_TYPE_* number (0: socket_filter rules) */
+	uint32_t flags;       /* COMB_VERIFY_* */
+	/* Maps the program refers to (LDDW pseudo MAP_FD/MAP_IDX: imm indexes
+	 * this array; MAP_VALUE/MAP_IDX_VALUE: the value of maps[imm] plus the
+	 * second slot's imm), as in comb_prog_opts. */
+	struct comb_map *const *maps;
+	size_t map_count;
+	/* Log: 0 none, 1 the error with the state that matters, 2 also a trace
+	 * of every instruction explored with its register state. */
+	int log_level;
+	char *log_buf;        /* NUL-terminated; truncated to log_size - 1 */
+	size_t log_size;
+	/* Exploration budget (0: 1,000,000 instructions, as the kernel). */
+	uint64_t max_insns;
+};
+
+struct comb_verify_result {
+	bool ok;
+	uint64_t insns_processed;  /* instructions explored, as the kernel counts them */
+	long error_insn;           /* index of the offending instruction, -1 if none */
+	/* "insn 12: r2 = *(u32 *)(r0 + 0x0): r0 may be NULL here: test the result of
+	 * bpf_map_lookup_elem before using it" */
+	char message[512];
+};
+
+/* Verify insns (count slots). Returns 0 when the program is proven safe,
+ * -EACCES when it is rejected (res says where and why), -E2BIG when the
+ * exploration budget ran out, -EINVAL for bad arguments or a malformed
+ * program, -ENOMEM. res may not be NULL. */
+int comb_verify(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
+		struct comb_verify_result *res);
+
+struct comb_prog;
+/* Verify a loaded program: its instructions, maps and program type (the
+ * options' maps are ignored; a non-zero opts->prog_type overrides the
+ * program's). opts may be NULL. Same return values as comb_verify. */
+int comb_verify_prog(const struct comb_prog *prog, const struct comb_verify_opts *opts,
+		     struct comb_verify_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,119 @@
+/* src/verifier/state.h - the abstract machine state the verifier walks with.
+ *
+ * A register holds a type (not initialized, scalar, or one of the pointer
+ * kinds) and, for every kind, a scalar `var`: the value of a scalar, or the
+ * variable part of a pointer's offset; `off` is a pointer's fixed offset.
+ * Pointers that may be NULL carry an `id` shared by every copy, so one test
+ * settles them all; packet pointers carry the `range` proven readable by a
+ * comparison with data_end (shared the same way, by id); references (ring
+ * buffer records) carry a `ref_id` listed in the state until released.
+ *
+ * A frame is one function activation: r0-r10 and 512 bytes of stack, each
+ * byte tracked as never written, written with unknown data, written with
+ * zero, or part of an 8-byte spilled register whose whole state is kept.
+ *
+ * Pruning: a state reaching an instruction where an explored state was
+ * already proven safe can stop when the old state covers it
+ * (verifier_state_covers): every live register and every stack slot of the
+ * old state admits at least the values of the new one.
+ */
+#ifndef COMB_VERIFIER_STATE_H
+#define COMB_VERIFIER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "comb/isa.h"
+#include "verifier/bounds.h"
+
+enum vreg_type {
+	VT_NOT_INIT,
+	VT_SCALAR,
+	VT_CTX,
+	VT_STACK,      /* frame = frameno */
+	VT_MAP_PTR,    /* map = map index */
+	VT_MAP_VALUE,  /* map = map index, size = value_size */
+	VT_MAP_KEY,    /* callback argument: size = key_size */
+	VT_PKT,
+	VT_PKT_META,
+	VT_PKT_END,
+	VT_MEM,        /* size bytes (ring buffer record, helper memory) */
+	VT_FUNC,       /* a subprogram address (callback) */
+	VT_SOCKET,     /* kernel objects comb cannot look into */
+	VT_BTF_ID,
+	VT__COUNT
+};
+
+struct vreg {
+	uint8_t type;       /* enum vreg_type */
+	bool maybe_null;
+	uint8_t frameno;    /* VT_STACK: the frame it points into */
+	int32_t off;        /* pointers: fixed offset */
+	uint32_t id;        /* copies of one NULL-able or packet pointer share it */
+	uint32_t ref_id;    /* acquired reference, 0 if none */
+	int32_t range;      /* packet pointers: bytes readable from base + var */
+	uint32_t map;       /* map index */
+	uint32_t size;      /* memory size (map value, key, mem) */
+	uint32_t src_helper;/* helper that produced a nullable pointer (messages) */
+	struct comb_scalar var;
+};
+
+enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL };
+
+#define VSTACK_SLOTS (COMB_STACK_SIZE / 8)
+
+struct vframe {
+	struct vreg regs[COMB_REG_COUNT];
+	uint8_t stype[COMB_STACK_SIZE]; /* byte i is at fp - COMB_STACK_SIZE + i */
+	struct vreg spill[VSTACK_SLOTS];/* slot s covers bytes 8s..8s+7 */
+	int32_t callsite;               /* insn of the call that made it, -1 for the entry */
+	int32_t subprog;                /* index of its function */
+	bool callback;                  /* a helper's callback: its exit ends the path */
+};
+
+#define VMAX_REFS 32
+
+struct vstate {
+	int nframes;
+	struct vframe *frames[COMB_MAX_FRAMES];
+	uint32_t refs[VMAX_REFS];       /* acquired, not yet released */
+	int nrefs;
+};
+
+struct vreg vreg_scalar(struct comb_scalar s);
+struct vreg vreg_unknown(void);
+struct vreg vreg_const(uint64_t v);
+bool vreg_is_ptr(const struct vreg *r);
+bool vreg_is_pkt(const struct vreg *r);
+
+struct vstate *vstate_new_entry(void);
+struct vstate *vstate_clone(const struct vstate *s);
+void vstate_free(struct vstate *s);
+static inline struct vframe *vstate_cur(struct vstate *s) { return s->frames[s->nframes - 1]; }
+
+/* Stack byte helpers: fp-relative offset (-512..-1) to byte index. */
+static inline int vstack_index(int32_t fp_off) { return fp_off + COMB_STACK_SIZE; }
+
+/* Live registers per instruction (bit r set: r may be read before written
+ * on some path from there): computed once per program, used by pruning. */
+struct vlive {
+	uint16_t *live_in;
+	size_t count;
+};
+
+struct vframe *vstate_push_frame(struct vstate *s, int32_t callsite, int32_t subprog);
+void vstate_pop_frame(struct vstate *s);
+
+/* Does old cover cur at instruction idx? live gives the registers that
+ * matter in the innermost frame; caller frames compare at their return site. */
+bool vstate_covers(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+		   size_t count, size_t idx);
+/* Same; strict: stack bytes never written are not "any value" (see
+ * COMB_VERIFY_STRICT). */
+bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+			size_t count, size_t idx, bool strict);
+
+/* Every register (and spilled register) with id gets transformed by fn. */
+void vstate_for_each_reg(struct vstate *s, void (*fn)(struct vreg *r, void *arg), void *arg);
+
+#endif

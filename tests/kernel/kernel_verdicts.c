@@ -1,0 +1,147 @@
+/* tests/kernel/kernel_verdicts.c - comb's verifier against the kernel's, on
+ * the corpus tests/progs/verify_*.bpf.c.
+ *
+ * For every program of every DIR/verify_*.bpf.o the object is opened by
+ * libbpf with only that program set to load, and the kernel's verdict
+ * (loaded or rejected) is compared with comb_verify_prog's on the same
+ * program loaded by comb's loader. The name says what both must say:
+ * safe_* programs are accepted, unsafe_* rejected. When bpf() is denied only
+ * comb's verdicts are checked against the names.
+ *
+ * Output: one line per disagreement, then `kernel-verdicts: N passed, N failed`.
+ * `kernel-verdicts -v DIR` also prints both messages for every program.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "comb/comb.h"
+
+static int passed, failed;
+static bool verbose, kernel_ok = true;
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/* 1 accepted, 0 rejected, -1 could not tell (open failed). */
+static int kernel_verdict(const char *path, const char *prog_name, char *log, size_t log_len)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return -1;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj) {
+		bool mine = strcmp(bpf_program__name(p), prog_name) == 0;
+		bpf_program__set_autoload(p, mine);
+		if (mine) {
+			log[0] = 0;
+			bpf_program__set_log_buf(p, log, log_len);
+			bpf_program__set_log_level(p, 1);
+		}
+	}
+	int rc = bpf_object__load(obj);
+	bpf_object__close(obj);
+	return rc == 0 ? 1 : 0;
+}
+
+static const char *last_line(const char *log)
+{
+	size_t n = strlen(log);
+	while (n > 0 && log[n - 1] == '\n')
+		n--;
+	const char *end = log + n;
+	const char *p = end;
+	while (p > log && p[-1] != '\n')
+		p--;
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(end - p), p);
+	return buf;
+}
+
+static void check_object(const char *path)
+{
+	static char log[1 << 20];
+	char err[512];
+	struct comb_object *obj;
+	struct comb_vm *vm;
+	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err)) || comb_vm_new(NULL, &vm)) {
+		printf("FAIL %s: comb cannot open it: %s\n", path, err);
+		failed++;
+		return;
+	}
+	if (comb_object_load(obj, vm, err, sizeof(err))) {
+		printf("FAIL %s: comb cannot load it: %s\n", path, err);
+		failed++;
+		comb_object_close(obj);
+		comb_vm_free(vm);
+		return;
+	}
+	for (size_t i = 0; i < comb_object_prog_count(obj); i++) {
+		struct comb_object_prog_info info;
+		comb_object_prog_info(obj, i, &info);
+		bool want = strncmp(info.name, "safe_", 5) == 0;
+		struct comb_verify_result res;
+		int comb_ok = comb_verify_prog(comb_object_prog(obj, i), NULL, &res) == 0;
+		int kern = kernel_ok ? kernel_verdict(path, info.name, log, sizeof(log)) : -1;
+		bool agree = comb_ok == want && (kern < 0 || kern == want);
+		if (verbose || !agree) {
+			printf("%s %s: expected %s, comb %s, kernel %s\n", agree ? "ok  " : "FAIL", info.name,
+			       want ? "accept" : "reject", comb_ok ? "accepts" : "rejects",
+			       kern < 0 ? "not asked" : kern ? "accepts" : "rejects");
+			if (!comb_ok)
+				printf("  comb:   %s\n", res.message);
+			if (kern == 0)
+				printf("  kernel: %s\n", last_line(log));
+		}
+		if (agree)
+			passed++;
+		else
+			failed++;
+	}
+	comb_object_close(obj);
+	comb_vm_free(vm);
+}
+
+int main(int argc, char **argv)
+{
+	int a = 1;
+	if (a < argc && strcmp(argv[a], "-v") == 0) {
+		verbose = true;
+		a++;
+	}
+	if (a >= argc) {
+		fprintf(stderr, "usage: kernel-verdicts [-v] DIR  (DIR holds verify_*.bpf.o)\n");
+		return 2;
+	}
+	libbpf_set_print(quiet_print);
+	struct bpf_insn ret0[] = { { .code = BPF_ALU64 | BPF_MOV | BPF_K }, { .code = BPF_JMP | BPF_EXIT } };
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "probe", "GPL", ret0, 2, NULL);
+	if (fd < 0) {
+		kernel_ok = false;
+		printf("kernel-verdicts: kernel skipped: bpf() not permitted here (%s); checking comb only\n",
+		       strerror(errno));
+	} else {
+		close(fd);
+	}
+	char pattern[4096];
+	snprintf(pattern, sizeof(pattern), "%s/verify_*.bpf.o", argv[a]);
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0) {
+		printf("FAIL no %s\nkernel-verdicts: 0 passed, 1 failed\n", pattern);
+		return 1;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		check_object(g.gl_pathv[i]);
+	globfree(&g);
+	printf("kernel-verdicts: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
