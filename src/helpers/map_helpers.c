@@ -35,9 +35,8 @@ struct comb_map *helper_map_arg(const struct comb_call_ctx *cc, uint64_t reg)
 	if (!cc->run || !cc->run->checked)
 		return map;
 	const struct comb_prog *prog = cc->prog;
-	for (size_t i = 0; i < prog->map_count; i++)
-		if (prog->maps[i] == map)
-			return map;
+	if (comb_prog_has_map(prog, map))
+		return map;
 	for (size_t i = 0; i < prog->map_count; i++) {
 		uint32_t type = prog->maps[i]->info.type;
 		if ((type == COMB_MAP_ARRAY_OF_MAPS || type == COMB_MAP_HASH_OF_MAPS) &&

@@ -337,43 +337,46 @@ static long strtoull_kernel(const char *buf, uint64_t buf_len, uint64_t flags, u
 	return (long)(at + (uint64_t)(s - str) + digits);
 }
 
+/* What bpf_strtol and bpf_strtoul share: check buf (r1, r2 bytes) and the
+ * 8-byte result slot (r4), then parse with flags r3. Returns the number of
+ * characters consumed, or a negative errno. */
+static long parse_number_arg(struct comb_call_ctx *cc, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+			     unsigned long long *value, bool *negative)
+{
+	const char *buf = (const char *)(uintptr_t)r1;
+	void *res = (void *)(uintptr_t)r4;
+	if (!buf || !res)
+		return -EINVAL;
+	if (comb_call_check_mem(cc, buf, r2, false) || comb_call_check_mem(cc, res, sizeof(uint64_t), true))
+		return -EFAULT;
+	return strtoull_kernel(buf, r2, r3, value, negative);
+}
+
 static uint64_t helper_strtol(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 			      struct comb_call_ctx *cc)
 {
-	const char *buf = (const char *)(uintptr_t)r1;
-	int64_t *res = (int64_t *)(uintptr_t)r4;
-	if (!buf || !res)
-		return (uint64_t)-EINVAL;
-	if (comb_call_check_mem(cc, buf, r2, false) || comb_call_check_mem(cc, res, sizeof(*res), true))
-		return (uint64_t)-EFAULT;
 	unsigned long long value;
 	bool negative;
-	long rc = strtoull_kernel(buf, r2, r3, &value, &negative);
+	long rc = parse_number_arg(cc, r1, r2, r3, r4, &value, &negative);
 	if (rc < 0)
 		return (uint64_t)rc;
 	if (negative ? (long long)-value > 0 : (long long)value < 0)
 		return (uint64_t)-ERANGE;
-	*res = negative ? (int64_t)-value : (int64_t)value;
+	*(int64_t *)(uintptr_t)r4 = negative ? (int64_t)-value : (int64_t)value;
 	return (uint64_t)rc;
 }
 
 static uint64_t helper_strtoul(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 			       struct comb_call_ctx *cc)
 {
-	const char *buf = (const char *)(uintptr_t)r1;
-	uint64_t *res = (uint64_t *)(uintptr_t)r4;
-	if (!buf || !res)
-		return (uint64_t)-EINVAL;
-	if (comb_call_check_mem(cc, buf, r2, false) || comb_call_check_mem(cc, res, sizeof(*res), true))
-		return (uint64_t)-EFAULT;
 	unsigned long long value;
 	bool negative;
-	long rc = strtoull_kernel(buf, r2, r3, &value, &negative);
+	long rc = parse_number_arg(cc, r1, r2, r3, r4, &value, &negative);
 	if (rc < 0)
 		return (uint64_t)rc;
 	if (negative)
 		return (uint64_t)-EINVAL;
-	*res = value;
+	*(uint64_t *)(uintptr_t)r4 = value;
 	return (uint64_t)rc;
 }
 
