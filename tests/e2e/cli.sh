@@ -10,6 +10,7 @@
 # asm -> disasm --syntax conformance -> asm round trip, and the suite runs
 # in both engines. Ends with `cli: N passed, N failed`; exits 1 on failure.
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
 BUILD_DIR=${1:?usage: tests/e2e/cli.sh BUILD_DIR}
 COMB=$(cd "$BUILD_DIR" && pwd)/comb
@@ -25,45 +26,13 @@ failed=0
 OUT=$TMP/out
 ERR=$TMP/err
 
-# --- assertion helpers --------------------------------------------------
+# --- assertion helpers (and tests/e2e/assert.bash) ------------------------
 
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-	[ -s "$OUT" ] && sed -n '1,5s/^/    stdout: /p' "$OUT"
-	[ -s "$ERR" ] && sed -n '1,5s/^/    stderr: /p' "$ERR"
-	return 0
-}
-pass() { passed=$((passed + 1)); }
-
-# run_comb ARGS...: run comb, keep stdout/stderr in $OUT/$ERR, status in $rc.
-# A status above 2 (a signal, an ASan abort) is never acceptable.
-run_comb() {
-	"$COMB" "$@" >"$OUT" 2>"$ERR" </dev/null
-	rc=$?
-}
 run_comb_stdin() { # INPUT ARGS...
 	local input=$1
 	shift
 	printf '%s' "$input" | "$COMB" "$@" >"$OUT" 2>"$ERR"
 	rc=$?
-}
-
-# expect NAME RC [STDOUT_REGEX [STDERR_REGEX [quiet]]]: check the last run.
-# A failure must explain itself on stderr unless the 5th argument is "quiet".
-expect() {
-	local name=$1 want_rc=$2 out_re=${3:-} err_re=${4:-} quiet=${5:-}
-	if [ "$rc" != "$want_rc" ]; then
-		fail "$name: exit status $rc, expected $want_rc"
-	elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" "$OUT"; then
-		fail "$name: stdout does not match /$out_re/"
-	elif [ -n "$err_re" ] && ! grep -Eq -- "$err_re" "$ERR"; then
-		fail "$name: stderr does not match /$err_re/"
-	elif [ "$want_rc" != 0 ] && [ -z "$quiet" ] && [ ! -s "$ERR" ]; then
-		fail "$name: failed without a message on stderr"
-	else
-		pass
-	fi
 }
 
 # expect_stdout NAME RC EXACT_STDOUT

@@ -12,6 +12,7 @@
 # header offset and a file that is not ELF. Ends with
 # `objects: N passed, N failed`; exits 1 on failure.
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
 BUILD_DIR=${1:?usage: tests/e2e/objects.sh BUILD_DIR}
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
@@ -27,37 +28,6 @@ passed=0
 failed=0
 OUT=$TMP/out
 ERR=$TMP/err
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $1"
-	[ -s "$OUT" ] && sed -n '1,5s/^/    stdout: /p' "$OUT"
-	[ -s "$ERR" ] && sed -n '1,5s/^/    stderr: /p' "$ERR"
-	return 0
-}
-pass() { passed=$((passed + 1)); }
-
-run_comb() {
-	"$COMB" "$@" >"$OUT" 2>"$ERR" </dev/null
-	rc=$?
-}
-
-# expect NAME RC [STDOUT_REGEX [STDERR_REGEX]]: check the last run. A
-# failure (status 1 or 2) must explain itself on stderr.
-expect() {
-	local name=$1 want_rc=$2 out_re=${3:-} err_re=${4:-}
-	if [ "$rc" != "$want_rc" ]; then
-		fail "$name: exit status $rc, expected $want_rc"
-	elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" "$OUT"; then
-		fail "$name: stdout does not match /$out_re/"
-	elif [ -n "$err_re" ] && ! grep -Eq -- "$err_re" "$ERR"; then
-		fail "$name: stderr does not match /$err_re/"
-	elif [ "$want_rc" != 0 ] && [ ! -s "$ERR" ]; then
-		fail "$name: failed without a message on stderr"
-	else
-		pass
-	fi
-}
 
 # expect_json NAME: the last stdout is one valid JSON document.
 expect_json() {
