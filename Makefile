@@ -26,12 +26,12 @@ WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -Iinclude -Isrc $(CFLAGS)
 LDLIBS    := -lm -lbpf -lelf -lz
 
-LIB_SRCS  := $(sort $(wildcard src/*/*.c))
+LIB_SRCS  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRCS  := $(sort $(wildcard tools/comb/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 # BPF C test programs (tests/progs/*.bpf.c), built by clang before the tests run.
 PROGS := $(patsubst tests/progs/%.bpf.c,$(BUILD)/progs/%.bpf.o,$(sort $(wildcard tests/progs/*.bpf.c)))
-HEADERS   := $(wildcard include/comb/*.h) $(wildcard src/*/*.h) $(wildcard tools/comb/*.h)
+HEADERS   := $(wildcard include/comb/*.h) $(wildcard src/*/*.h src/*/*/*.h) $(wildcard tools/comb/*.h)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)

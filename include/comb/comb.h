@@ -8,6 +8,7 @@
 #include "ringbuf.h"
 #include "object.h"
 #include "testrun.h"
+#include "xdp.h"
 #include "verifier.h"
 #define COMB_VERSION "0.1.0"
 #endif

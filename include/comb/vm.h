@@ -123,6 +123,9 @@ struct comb_run_opts {
 	size_t region_count;
 	uint64_t insn_budget;          /* 0: COMB_DEFAULT_INSN_BUDGET */
 	struct comb_run_error *error;  /* filled when the run fails; may be NULL */
+	/* The hook that built the context (e.g. the XDP runner's packet
+	 * buffer); its helpers find it with comb_call_hook_data(). */
+	void *hook_data;
 };
 #define COMB_DEFAULT_INSN_BUDGET 1000000000ull
 
@@ -145,6 +148,10 @@ int comb_call_callback(struct comb_call_ctx *cc, uint64_t fn, uint64_t r1, uint6
 /* For helpers: 0 if [ptr, ptr+size) may be accessed by the current run
  * (always 0 in the unchecked engine), -EFAULT otherwise. */
 int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_t size, bool write);
+
+/* For a hook's helpers: comb_run_opts.hook_data of the current run (NULL if
+ * the run has none). */
+void *comb_call_hook_data(const struct comb_call_ctx *cc);
 
 #ifdef __cplusplus
 }

@@ -314,6 +314,13 @@ int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_
 	return comb_checked_mem_allowed(cc->run, (uint64_t)(uintptr_t)ptr, size, write) ? 0 : -EFAULT;
 }
 
+void *comb_call_hook_data(const struct comb_call_ctx *cc)
+{
+	if (!cc || !cc->run)
+		return NULL;
+	return cc->run->opts->hook_data;
+}
+
 static int run_activation(struct comb_run_state *rs, uint64_t *r0);
 
 int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0)

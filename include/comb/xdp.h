@@ -1,0 +1,103 @@
+/* comb/xdp.h - run XDP programs on packets in user space.
+ *
+ * A comb_xdp is a runner: one loaded XDP program plus a reusable packet
+ * frame laid out as a page-based driver (and the kernel's
+ * BPF_PROG_TEST_RUN) lays it out: 256 bytes of headroom, the packet, room to
+ * grow, and 320 bytes of tailroom, 4096 bytes in all unless the packet needs
+ * more. comb_xdp_run() copies a packet into the frame, builds struct xdp_md
+ * (data, data_end, data_meta, ingress_ifindex, rx_queue_index,
+ * egress_ifindex as linux/bpf.h declares them), runs the program and reports
+ * the verdict, the packet as the program left it and, for XDP_REDIRECT, where
+ * bpf_redirect()/bpf_redirect_map() sent it. The XDP helpers
+ * (xdp_adjust_head/tail/meta, xdp_load/store_bytes, redirect, redirect_map,
+ * fib_lookup) act on the runner's frame.
+ *
+ * A runner is not thread-safe: use one per thread (the program may be shared).
+ */
+#ifndef COMB_XDP_H
+#define COMB_XDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "vm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum comb_xdp_action {
+	COMB_XDP_ABORTED = 0,
+	COMB_XDP_DROP = 1,
+	COMB_XDP_PASS = 2,
+	COMB_XDP_TX = 3,
+	COMB_XDP_REDIRECT = 4,
+};
+#define COMB_XDP_ACTION_COUNT 5
+/* "ABORTED", "DROP", "PASS", "TX", "REDIRECT"; NULL for other values. */
+const char *comb_xdp_action_name(uint32_t action);
+
+#define COMB_XDP_HEADROOM 256
+#define COMB_XDP_TAILROOM 320
+#define COMB_XDP_FRAME_SIZE 4096
+
+/* Where an XDP_REDIRECT sends the packet. */
+enum comb_xdp_target_kind {
+	COMB_XDP_TARGET_NONE = 0, /* the program returned REDIRECT without a valid redirect call */
+	COMB_XDP_TARGET_IFINDEX,  /* bpf_redirect(ifindex) */
+	COMB_XDP_TARGET_DEVMAP,   /* bpf_redirect_map() on a DEVMAP or DEVMAP_HASH */
+	COMB_XDP_TARGET_CPUMAP,
+	COMB_XDP_TARGET_XSKMAP,
+};
+struct comb_map;
+struct comb_xdp_target {
+	enum comb_xdp_target_kind kind;
+	uint32_t ifindex;            /* IFINDEX; DEVMAP: the entry's ifindex */
+	const struct comb_map *map;  /* map targets */
+	uint32_t key;                /* map targets: the key the program chose */
+};
+
+/* A static route table for bpf_fib_lookup(), read from a text file; see
+ * comb_fib_parse() for the format. */
+struct comb_fib;
+/* Text format, one route per line (# starts a comment):
+ *   PREFIX dev IFINDEX [via GATEWAY] [smac MAC] [dmac MAC] [mtu N]
+ * PREFIX is an IPv4 or IPv6 prefix (10.0.0.0/8, 2001:db8::/32, default);
+ * the longest matching prefix wins. Without dmac the neighbour is unknown
+ * (BPF_FIB_LKUP_RET_NO_NEIGH). Errors name the line. Returns 0 or -EINVAL. */
+int comb_fib_parse(const char *text, size_t len, struct comb_fib **fib, char *err, size_t err_len);
+int comb_fib_load(const char *path, struct comb_fib **fib, char *err, size_t err_len);
+void comb_fib_free(struct comb_fib *fib);
+
+struct comb_xdp_opts {
+	size_t sz;                  /* sizeof(struct comb_xdp_opts) */
+	enum comb_engine engine;    /* COMB_ENGINE_DEFAULT: the JIT where available */
+	uint32_t ingress_ifindex;   /* 0: 1 (lo) */
+	uint32_t rx_queue_index;
+	const struct comb_fib *fib; /* NULL: every fib_lookup is NOT_FWDED */
+	void *user;                 /* handed to helpers as cc->run_user */
+};
+
+struct comb_xdp;
+/* Returns 0 or a negative errno (-EINVAL: not an XDP program, bad opts). */
+int comb_xdp_new(const struct comb_prog *prog, const struct comb_xdp_opts *opts, struct comb_xdp **xdp);
+void comb_xdp_free(struct comb_xdp *xdp);
+
+struct comb_xdp_result {
+	uint32_t action;        /* the verdict; a return value above REDIRECT is ABORTED, as in the kernel */
+	uint64_t retval;        /* r0 as the program returned it */
+	const uint8_t *data;    /* the packet as the program left it; valid until the next run */
+	size_t len;
+	size_t meta_len;        /* bytes of metadata before data (bpf_xdp_adjust_meta) */
+	struct comb_xdp_target target; /* REDIRECT only */
+	struct comb_run_error error;   /* why a run failed */
+};
+
+/* Run the program on one packet. Returns 0, or a negative errno: -EINVAL
+ * (packet shorter than an Ethernet header or longer than 65535 bytes) or the
+ * run's error (then res->error says why and res->action is ABORTED). */
+int comb_xdp_run(struct comb_xdp *xdp, const void *pkt, size_t len, struct comb_xdp_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
