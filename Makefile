@@ -24,7 +24,7 @@ VERSION   := 0.1.0
 SOVERSION := 0
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 $(WARN) -fPIC -Iinclude -Isrc $(CFLAGS)
-LDLIBS    := -lm -lbpf -lelf -lz
+LDLIBS    := -lm -lbpf -lelf -lz -lxdp
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRCS  := $(sort $(wildcard tools/comb/*.c))
@@ -58,7 +58,7 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libcomb.so.$(VERSION) $(BUILD)/libcomb.so
 
 $(COMB): $(CLI_OBJS) $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS) -lZydis -lpcap
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB) | $(PROGS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) $(LDLIBS)
@@ -105,7 +105,26 @@ $(BUILD)/kernel-ctx: tests/kernel/kernel_ctx.c $(STATIC_LIB)
 $(BUILD)/kernel-verdicts: tests/kernel/kernel_verdicts.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_verdicts.c $(STATIC_LIB) $(LDLIBS)
 
-TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx $(BUILD)/kernel-verdicts
+# comb's verifier on the real programs of this machine: accept what the kernel accepts.
+$(BUILD)/real-verdicts: tests/kernel/real_verdicts.c tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/real_verdicts.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
+
+# XDP helpers (tests/progs/xdp_helpers*.bpf.c) in comb against the kernel's.
+$(BUILD)/kernel-xdp: tests/kernel/kernel_xdp.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_xdp.c $(STATIC_LIB) $(LDLIBS)
+
+# xdp-filter's 10 variants (Debian's libxdp1) in comb and in the kernel, packet by packet.
+$(BUILD)/xdp-filter-compare: tests/kernel/xdp_filter_compare.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/xdp_filter_compare.c $(STATIC_LIB) $(LDLIBS)
+
+TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx $(BUILD)/kernel-verdicts $(BUILD)/real-verdicts $(BUILD)/kernel-xdp $(BUILD)/xdp-filter-compare
+
+# Example XDP programs (examples/NAME/*.bpf.c -> $(BUILD)/examples/NAME/*.bpf.o).
+EXAMPLE_PROGS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.bpf.o,$(sort $(wildcard examples/*/*.bpf.c)))
+$(BUILD)/examples/%.bpf.o: examples/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -g -O2 -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+TEST_BINS += $(EXAMPLE_PROGS)
 
 deps:
 	@scripts/deps.sh
@@ -116,8 +135,8 @@ test: deps
 check: test
 
 demo:
-	@scripts/deps.sh build
-	@$(MAKE) --no-print-directory all
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all $(EXAMPLE_PROGS)
 	@examples/demo.sh $(COMB)
 
 # Benchmarks: BPF C programs built by clang for the kernel, the same sources
@@ -134,7 +153,7 @@ $(BUILD)/bench/%.bin: $(BUILD)/bench/%.bpf.o
 	$(LLVM_OBJCOPY) -O binary --only-section=xdp $< $@
 
 # Stand-alone benchmarks (own main()) are kept out of comb-bench.
-BENCH_SOLO := bench/ringbuf_bench.c bench/map_bench.c bench/loader_bench.c
+BENCH_SOLO := bench/ringbuf_bench.c bench/map_bench.c bench/loader_bench.c bench/verifier_bench.c bench/xdp_bench.c
 BENCH_MAIN_SRCS = $(filter-out $(BENCH_SOLO),$(wildcard bench/*.c))
 $(BUILD)/bench/comb-bench: $(BENCH_MAIN_SRCS) $(wildcard bench/*.h) bench/progs/compute.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
@@ -155,13 +174,25 @@ $(BUILD)/bench/loader-bench: bench/loader_bench.c tests/kernel/bpf_images.c test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
+# comb's verifier against the kernel's verification time on the real-program corpus.
+$(BUILD)/bench/verifier-bench: bench/verifier_bench.c tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/verifier_bench.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
+
+# XDP packets/s: comb's runner (JIT) against the kernel's BPF_PROG_TEST_RUN.
+$(BUILD)/bench/xdp-bench: bench/xdp_bench.c $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/xdp_bench.c $(STATIC_LIB) $(LDLIBS)
+
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench $(BUILD)/bench/ringbuf-bench $(BUILD)/bench/map-bench $(BUILD)/bench/loader-bench
+	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench $(BUILD)/bench/ringbuf-bench $(BUILD)/bench/map-bench $(BUILD)/bench/loader-bench $(BUILD)/bench/verifier-bench $(BUILD)/bench/xdp-bench
 	@$(BUILD)/bench/comb-bench --dir $(BUILD)/bench
+	@$(BUILD)/bench/xdp-bench
 	@$(BUILD)/bench/loader-bench
 	@$(BUILD)/bench/ringbuf-bench
 	@$(BUILD)/bench/map-bench --obj $(BUILD)/bench/map_ops.bpf.o
+	@$(BUILD)/bench/verifier-bench
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=$(FUZZ_CC) \

@@ -59,6 +59,9 @@ int comb_runner_time_engine(const struct comb_runner *runner, int engine,
 			    u32 *result);
 /* JIT compile time of the program (median of repeated compiles), in ns. */
 int comb_runner_jit_compile_ns(const struct comb_runner *runner, double *ns, size_t *insns);
+/* JIT compile time (compile + free, median) of a generated program of
+ * count instructions, in ns per instruction (= us per 1000). */
+int jit_compile_time_generated(size_t count, double *ns_per_insn);
 /* Instructions one run executes (found with the checked engine's budget). */
 int comb_runner_count_insns(const struct comb_runner *runner, const struct bench_input *input,
 			    uint64_t *insns);

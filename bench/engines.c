@@ -183,3 +183,76 @@ int kernel_time(int prog_fd, const struct bench_input *input, uint32_t repeat, d
 	*result = retval;
 	return 0;
 }
+
+/* ---- JIT compile time on generated programs of a given size ---- */
+
+static struct comb_insn bench_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+	struct comb_insn insn = { .code = code, .dst = dst, .src = src, .off = off, .imm = imm };
+	return insn;
+}
+
+/* A verifier-shaped program of count instructions: register and immediate
+ * ALU (64 and 32 bits), stack loads and stores, short forward branches. */
+static void generate_program(struct comb_insn *p, size_t count)
+{
+	uint32_t x = 0x9e3779b9u;
+	for (size_t r = 0; r < 10 && r + 1 < count; r++) /* every register defined */
+		p[r] = bench_insn(COMB_CLS_ALU64 | COMB_ALU_MOV | COMB_SRC_K, (uint8_t)r, 0, 0, (int32_t)r);
+	for (size_t i = 10; i + 1 < count; i++) {
+		x = x * 1664525u + 1013904223u;
+		uint8_t dst = (uint8_t)(x >> 8) % 10, src = (uint8_t)(x >> 12) % 10;
+		int32_t imm = (int32_t)(x >> 16) - 30000;
+		switch ((x >> 28) % 8) {
+		case 0: p[i] = bench_insn(COMB_CLS_ALU64 | COMB_ALU_ADD | COMB_SRC_X, dst, src, 0, 0); break;
+		case 1: p[i] = bench_insn(COMB_CLS_ALU | COMB_ALU_XOR | COMB_SRC_K, dst, 0, 0, imm); break;
+		case 2: p[i] = bench_insn(COMB_CLS_ALU64 | COMB_ALU_LSH | COMB_SRC_K, dst, 0, 0, imm & 31); break;
+		case 3: p[i] = bench_insn(COMB_CLS_STX | COMB_MODE_MEM | COMB_SIZE_DW, 10, src, -8 * (1 + (x & 7)), 0); break;
+		case 4: p[i] = bench_insn(COMB_CLS_LDX | COMB_MODE_MEM | COMB_SIZE_W, dst, 10, -8 * (1 + (x & 7)), 0); break;
+		case 5: p[i] = bench_insn(COMB_CLS_ALU64 | COMB_ALU_MOV | COMB_SRC_X, dst, src, 0, 0); break;
+		case 6: p[i] = bench_insn(COMB_CLS_ALU | COMB_ALU_MUL | COMB_SRC_K, dst, 0, 0, imm); break;
+		default: {
+			int16_t off = (int16_t)(1 + (x & 7));
+			if (i + 1 + (size_t)off >= count - 1)
+				off = 0;
+			p[i] = bench_insn(COMB_CLS_JMP | COMB_JMP_JGT | COMB_SRC_K, dst, 0, off, imm);
+		}
+		}
+	}
+	p[count - 1] = bench_insn(COMB_CLS_JMP | COMB_JMP_EXIT, 0, 0, 0, 0);
+}
+
+int jit_compile_time_generated(size_t count, double *ns_per_insn)
+{
+	struct comb_insn *p = calloc(count, sizeof(*p));
+	struct comb_vm *vm = NULL;
+	struct comb_prog *prog = NULL;
+	struct dinsn *generic = calloc(count, sizeof(*generic));
+	char err[256];
+	int ret = p && generic ? comb_vm_new(NULL, &vm) : -ENOMEM;
+	if (ret == 0) {
+		generate_program(p, count);
+		ret = comb_prog_load(vm, p, count, NULL, &prog, err, sizeof(err));
+	}
+	if (ret == 0)
+		ret = comb_decode(prog, generic, NULL, 0);
+	/* Batches of about 20,000 instructions per sample, median of 31. */
+	size_t batch = count >= 20000 ? 1 : 20000 / count;
+	double samples[31];
+	for (int s = 0; ret == 0 && s < 31; s++) {
+		uint64_t start = bench_now_ns();
+		for (size_t k = 0; ret == 0 && k < batch; k++) {
+			struct comb_jit_code *jit = NULL;
+			ret = comb_jit_compile(prog, generic, &jit);
+			comb_jit_free(jit);
+		}
+		samples[s] = (double)(bench_now_ns() - start) / (double)(batch * count);
+	}
+	if (ret == 0)
+		*ns_per_insn = bench_median(samples, 31);
+	comb_prog_free(prog);
+	comb_vm_free(vm);
+	free(generic);
+	free(p);
+	return ret;
+}

@@ -307,6 +307,22 @@ static void print_table(const struct row *rows, size_t count, int rounds)
 		  bench_geomean(col[7], count), bench_geomean(col[8], count));
 }
 
+/* JIT compile time by program size: small programs must not pay for the
+ * executable memory more than large ones (target: under 30 us per 1000). */
+static void print_compile_table(void)
+{
+	static const size_t sizes[] = { 10, 30, 100, 1000, 10000, 100000 };
+	printf("jit compile time (compile + free, generated programs):");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		double ns;
+		if (jit_compile_time_generated(sizes[i], &ns) == 0)
+			printf("  %zu insns %.1f us/kinsn;", sizes[i], ns);
+		else
+			printf("  %zu insns n/a;", sizes[i]);
+	}
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct row rows[bench_workload_count];
@@ -333,6 +349,7 @@ int main(int argc, char **argv)
 			count++;
 	}
 	print_table(rows, count, opts.rounds);
+	print_compile_table();
 	getrusage(RUSAGE_SELF, &usage);
 	printf("peak RSS: %ld KiB\n", usage.ru_maxrss);
 	kernel_bpf_close(kernel.empty_fd);

@@ -2,22 +2,32 @@
  *
  * One producer, one consumer thread, records of 8 bytes (16 with the header)
  * through a 4 MiB RINGBUF. The producer is a BPF program that writes one
- * record per run, with bpf_ringbuf_output or bpf_ringbuf_reserve + submit:
- * in comb, comb_prog_run in a loop on the producer thread; in the kernel,
- * one BPF_PROG_TEST_RUN with repeat = N (an XDP program), consumed with
- * libbpf's ring_buffer__poll. Records dropped because the ring was full
- * count for nothing: the figure is records delivered to the consumer per
- * second of wall time, from the producer's start to the consumer's last
- * record. Rounds alternate comb and kernel; medians are printed with the
- * ratio comb / kernel.
+ * record per loop iteration, BATCH per run, with bpf_ringbuf_output or
+ * bpf_ringbuf_reserve + submit, run RECORDS / BATCH times in one call on
+ * both sides (the same bytecode): comb_prog_test_run with
+ * repeat (comb's JIT) and BPF_PROG_TEST_RUN with repeat (the kernel's JIT,
+ * an XDP program). The consumer polls (adaptive wakeups, 50 ms timeout) with
+ * comb_ring_buffer_poll or libbpf's ring_buffer__poll.
+ *
+ * Fairness: the producer (the main thread) and the consumer thread are
+ * pinned to the same two CPUs in every round of both sides (CPU 0 and 1;
+ * one CPU if the machine has one), so the scheduler cannot put them on one
+ * CPU in some rounds and not in others (which made earlier results bimodal).
+ * Records dropped because the ring was full count for nothing: the figure is
+ * records delivered to the consumer per second of wall time, from the
+ * producer's start to the consumer's last record. Rounds alternate comb and
+ * kernel; the medians of each and the median of the per-round ratios
+ * comb / kernel are printed.
  *
  * Built as its own binary (ringbuf-bench, see the Makefile) and run by
  * `make bench`.
  */
+#define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,39 +38,51 @@
 #include "../tests/kernel/kernel_bpf.h"
 
 #define RING_BYTES (4u << 20)
-#define RECORDS    4000000u
-#define ROUNDS     5
+#define RECORDS    2000000u
+#define BATCH      16 /* records per program run */
+#define RUNS       (RECORDS / BATCH)
+#define ROUNDS     7
+#define PRODUCER_CPU 0
+#define CONSUMER_CPU 1
 
 enum variant { OUTPUT, RESERVE_SUBMIT };
 
 #define I(c, d, s, o, i) { .code = (c), .dst = (d), .src = (s), .off = (o), .imm = (i) }
 #define LDDW_MAP(d, src, imm) I(0x18, d, src, 0, imm), I(0, 0, 0, 0, 0)
 
-/* map_src: COMB_PSEUDO_MAP_IDX (comb) or COMB_PSEUDO_MAP_FD (kernel). */
+/* One run writes BATCH records: r6 counts down, the helper call sits in a
+ * loop (the same bytecode in comb and the kernel). map_src:
+ * COMB_PSEUDO_MAP_IDX (comb) or COMB_PSEUDO_MAP_FD (kernel). */
 static size_t build_program(enum variant v, uint8_t map_src, int32_t map_imm, struct comb_insn *out)
 {
 	const struct comb_insn output[] = {
-		I(0x7a, 10, 0, -8, 7),            /* *(u64 *)(r10 - 8) = 7 */
+		I(0xb7, 6, 0, 0, BATCH),          /* r6 = BATCH */
+		I(0x7a, 10, 0, -8, 7),            /* loop: *(u64 *)(r10 - 8) = 7 */
 		LDDW_MAP(1, map_src, map_imm),
 		I(0xbf, 2, 10, 0, 0),             /* r2 = r10 */
 		I(0x07, 2, 0, 0, -8),             /* r2 += -8 */
 		I(0xb7, 3, 0, 0, 8),              /* r3 = 8 */
 		I(0xb7, 4, 0, 0, 0),              /* r4 = 0 */
 		I(0x85, 0, 0, 0, 130),            /* ringbuf_output */
+		I(0x07, 6, 0, 0, -1),             /* r6 -= 1 */
+		I(0x55, 6, 0, -10, 0),            /* if r6 != 0 goto loop */
 		I(0xb7, 0, 0, 0, 2),              /* XDP_PASS */
 		I(0x95, 0, 0, 0, 0),
 	};
 	const struct comb_insn reserve[] = {
-		LDDW_MAP(1, map_src, map_imm),
+		I(0xb7, 6, 0, 0, BATCH),          /* r6 = BATCH */
+		LDDW_MAP(1, map_src, map_imm),    /* loop: */
 		I(0xb7, 2, 0, 0, 8),
 		I(0xb7, 3, 0, 0, 0),
 		I(0x85, 0, 0, 0, 131),            /* ringbuf_reserve */
-		I(0x15, 0, 0, 4, 0),              /* if r0 == 0 goto out */
+		I(0x15, 0, 0, 4, 0),              /* if r0 == 0 goto next */
 		I(0x7a, 0, 0, 0, 7),              /* *(u64 *)r0 = 7 */
 		I(0xbf, 1, 0, 0, 0),
 		I(0xb7, 2, 0, 0, 0),
 		I(0x85, 0, 0, 0, 132),            /* ringbuf_submit */
-		I(0xb7, 0, 0, 0, 2),              /* out: XDP_PASS */
+		I(0x07, 6, 0, 0, -1),             /* next: r6 -= 1 */
+		I(0x55, 6, 0, -12, 0),            /* if r6 != 0 goto loop */
+		I(0xb7, 0, 0, 0, 2),              /* XDP_PASS */
 		I(0x95, 0, 0, 0, 0),
 	};
 	const struct comb_insn *src = v == OUTPUT ? output : reserve;
@@ -74,6 +96,16 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Pin the calling thread to cpu (modulo the CPUs this machine has). */
+static void pin_to_cpu(int cpu)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(n > 0 ? cpu % (int)n : 0, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /* ---- consumer threads */
@@ -101,6 +133,7 @@ static int count_kernel(void *ctx, void *data, size_t size)
 static void *consume_thread(void *arg)
 {
 	struct consumer *c = arg;
+	pin_to_cpu(CONSUMER_CPU);
 	for (;;) {
 		int done = __atomic_load_n(&c->producer_done, __ATOMIC_ACQUIRE);
 		int n = c->comb_rb ? comb_ring_buffer_poll(c->comb_rb, 50) : ring_buffer__poll(c->kernel_rb, 50);
@@ -120,7 +153,7 @@ static int comb_round(enum variant v, double *rate)
 	struct comb_map *map;
 	struct comb_vm *vm;
 	struct comb_prog *prog;
-	struct comb_insn insns[16];
+	struct comb_insn insns[32];
 	char err[256];
 	int rc = comb_map_create(&def, &map, err, sizeof(err));
 	if (rc)
@@ -136,10 +169,10 @@ static int comb_round(enum variant v, double *rate)
 	pthread_t thread;
 	double start = now_s();
 	pthread_create(&thread, NULL, consume_thread, &c);
-	struct comb_run_opts ro = { .sz = sizeof(ro), .engine = COMB_ENGINE_INTERP };
-	uint64_t r0;
-	for (uint32_t i = 0; i < RECORDS; i++)
-		comb_prog_run(prog, &ro, &r0);
+	uint8_t packet[64] = { 0 };
+	struct comb_test_run_opts ro = { .sz = sizeof(ro), .prog_type = BPF_PROG_TYPE_XDP, .engine = COMB_ENGINE_JIT,
+					 .data_in = packet, .data_size_in = sizeof(packet), .repeat = RUNS };
+	rc = comb_prog_test_run(prog, &ro);
 	__atomic_store_n(&c.producer_done, 1, __ATOMIC_RELEASE);
 	pthread_join(thread, NULL);
 	*rate = (double)c.records / (c.last_record_s - start);
@@ -147,7 +180,9 @@ static int comb_round(enum variant v, double *rate)
 	comb_prog_free(prog);
 	comb_vm_free(vm);
 	comb_map_free(map);
-	return 0;
+	if (rc)
+		fprintf(stderr, "ringbuf-bench: comb: test run: %s\n", strerror(-rc));
+	return rc;
 }
 
 static int kernel_round(enum variant v, double *rate)
@@ -155,7 +190,7 @@ static int kernel_round(enum variant v, double *rate)
 	int map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_rb", 0, 0, RING_BYTES, NULL);
 	if (map_fd < 0)
 		return map_fd;
-	struct comb_insn insns[16];
+	struct comb_insn insns[32];
 	size_t n = build_program(v, COMB_PSEUDO_MAP_FD, map_fd, insns);
 	int prog_fd;
 	char log[4096];
@@ -172,7 +207,7 @@ static int kernel_round(enum variant v, double *rate)
 	uint32_t retval;
 	double start = now_s();
 	pthread_create(&thread, NULL, consume_thread, &c);
-	rc = kernel_bpf_test_run(prog_fd, packet, sizeof(packet), RECORDS, &retval, NULL);
+	rc = kernel_bpf_test_run(prog_fd, packet, sizeof(packet), RUNS, &retval, NULL);
 	__atomic_store_n(&c.producer_done, 1, __ATOMIC_RELEASE);
 	pthread_join(thread, NULL);
 	*rate = (double)c.records / (c.last_record_s - start);
@@ -188,10 +223,12 @@ static int compare_doubles(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+static double median(const double *values, int n)
 {
+	double v[ROUNDS];
+	memcpy(v, values, (size_t)n * sizeof(*v));
 	qsort(v, (size_t)n, sizeof(*v), compare_doubles);
-	return v[n / 2];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(void)
@@ -200,25 +237,28 @@ int main(void)
 	bool kernel = kernel_bpf_probe(reason, sizeof(reason)) == 0;
 	if (!kernel)
 		fprintf(stderr, "ringbuf-bench: kernel column n/a: %s\n", reason);
-	printf("ringbuf-bench: %u records of 8 bytes, %u KiB ring, one producer, one consumer thread; "
-	       "median of %d rounds\n", RECORDS, RING_BYTES / 1024, ROUNDS);
-	printf("%-16s %16s %16s %10s\n", "producer", "comb rec/s", "kernel rec/s", "comb/kernel");
+	pin_to_cpu(PRODUCER_CPU);
+	printf("ringbuf-bench: %u records of 8 bytes per round, %d per program run (JIT), %u KiB ring, producer "
+	       "on CPU %d, consumer thread on CPU %d; medians of %d interleaved rounds\n",
+	       RECORDS, BATCH, RING_BYTES / 1024, PRODUCER_CPU, CONSUMER_CPU, ROUNDS);
+	printf("%-16s %16s %16s %12s\n", "producer", "comb rec/s", "kernel rec/s", "comb/kernel");
 	const char *names[] = { "output", "reserve+submit" };
 	int failed = 0;
 	for (int v = OUTPUT; v <= RESERVE_SUBMIT; v++) {
-		double comb[ROUNDS], kern[ROUNDS];
+		double comb[ROUNDS], kern[ROUNDS], ratio[ROUNDS];
 		for (int r = 0; r < ROUNDS; r++) {
 			kern[r] = 0;
 			if (comb_round((enum variant)v, &comb[r]))
 				failed = 1;
 			if (kernel && kernel_round((enum variant)v, &kern[r]))
 				failed = 1;
+			ratio[r] = kern[r] > 0 ? comb[r] / kern[r] : 0;
 		}
 		double cm = median(comb, ROUNDS), km = median(kern, ROUNDS);
 		if (kernel)
-			printf("%-16s %16.0f %16.0f %10.2fx\n", names[v], cm, km, cm / km);
+			printf("%-16s %16.0f %16.0f %11.2fx\n", names[v], cm, km, median(ratio, ROUNDS));
 		else
-			printf("%-16s %16.0f %16s %11s\n", names[v], cm, "n/a", "n/a");
+			printf("%-16s %16.0f %16s %12s\n", names[v], cm, "n/a", "n/a");
 	}
 	return failed;
 }

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # scripts/deps.sh - install the Debian/Ubuntu packages comb needs, if missing.
 #
-# Usage: scripts/deps.sh [build|test|bench|fuzz|all]   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|fuzz|all]   (default: test)
+# python3 runs tests/e2e/xdp_kernel_replay.py; python3-scapy regenerates the examples' pcaps.
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -euo pipefail
 
 what=${1:-test}
-build=(make gcc libc6-dev libbpf-dev libelf-dev zlib1g-dev)
+build=(make gcc libc6-dev libbpf-dev libelf-dev zlib1g-dev libzydis-dev libpcap-dev libxdp-dev)
 lib=(linux-libc-dev)
 case "$what" in
 	build) need=("${build[@]}") ;;
 	# Real third-party BPF objects the tests open: xdp-tools/libxdp1 (xdp-filter, xdpdump, the
 	# dispatcher) and libbpf-tools (CO-RE objects embedded in each tool); bpftool as a reference.
-	test)  need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 xdp-tools libxdp1 libbpf-tools bpftool) ;;
+	test)  need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 xdp-tools libxdp1 libbpf-tools bpftool python3 iproute2) ;;
+	demo)  need=("${build[@]}" "${lib[@]}" clang-19) ;;
 	bench) need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 libbpf-tools) ;;
 	fuzz)  need=("${build[@]}" clang-19 libclang-rt-19-dev) ;;
-	all)   need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 libclang-rt-19-dev xdp-tools libxdp1 libbpf-tools bpftool) ;;
-	*) echo "usage: scripts/deps.sh [build|test|bench|fuzz|all]" >&2; exit 2 ;;
+	all)   need=("${build[@]}" "${lib[@]}" clang-19 llvm-19 libclang-rt-19-dev xdp-tools libxdp1 libbpf-tools bpftool python3 python3-scapy iproute2) ;;
+	*) echo "usage: scripts/deps.sh [build|test|demo|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -58,6 +58,9 @@ run_suite kernel-maptypes "$BUILD/kernel-maptypes"
 run_suite kernel-maps "$BUILD/kernel-maps"
 run_suite kernel-ctx "$BUILD/kernel-ctx"
 run_suite kernel-verdicts "$BUILD/kernel-verdicts" "$BUILD/progs"
+run_suite kernel-xdp "$BUILD/kernel-xdp" "$BUILD/progs"
+run_suite xdp-filter-compare "$BUILD/xdp-filter-compare"
+run_suite real-verdicts "$BUILD/real-verdicts"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

@@ -104,6 +104,20 @@ int comb_map_unpin(const char *path);
  * (/tmp/comb-UID without XDG_RUNTIME_DIR), created mode 0700. 0 or -errno. */
 int comb_pin_dir(char *buf, size_t len);
 
+/* Key and value types: the raw BTF of the object that defined the map
+ * (DATASEC sizes and offsets filled in) and the type ids of its key and
+ * value (key_type_id 0: keys have no type, as global data's). Kept in the
+ * map's shared file, so a pin carries them and comb_map_open_pinned gives
+ * them back; set once, before pinning (the loader does it for BTF-defined
+ * maps and global data). -EOPNOTSUPP for maps without values in their
+ * region (ring buffers), -EEXIST if already set. */
+int comb_map_set_btf(struct comb_map *map, const void *btf_data, size_t size, uint32_t key_type_id,
+		     uint32_t value_type_id);
+/* 0 with the bytes (valid while map is open; not validated: parse with
+ * care), or -ENOENT when the map has no BTF. */
+int comb_map_get_btf(const struct comb_map *map, const void **btf_data, size_t *size,
+		     uint32_t *key_type_id, uint32_t *value_type_id);
+
 #ifdef __cplusplus
 }
 #endif

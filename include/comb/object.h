@@ -10,6 +10,7 @@
 #ifndef COMB_OBJECT_H
 #define COMB_OBJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "map.h"
@@ -84,12 +85,45 @@ void *comb_object_global_data(struct comb_object *obj, size_t map_index, size_t 
  * records). size must match the variable's size. -ENOENT if unknown. */
 int comb_object_set_global(struct comb_object *obj, const char *var_name, const void *value, size_t size);
 
-/* Load: create maps, relocate, apply CO-RE, load every program into vm.
- * err says which program, instruction or relocation failed. */
+/* Load: create maps, relocate, apply CO-RE, load every program into vm and
+ * verify it (comb_prog_verify, with the program's type and maps). err says
+ * which program, instruction or relocation failed; a program the verifier
+ * rejects fails the load with -EACCES and the verifier's message
+ * ("OBJ: prog P (section S): verifier: insn N: ... [file.c:42: source]"). */
 int comb_object_load(struct comb_object *obj, struct comb_vm *vm, char *err, size_t err_len);
+/* Verify the programs at load (the default) or not (before load): an
+ * unverified program runs only in the checked engine by default (see
+ * COMB_ENGINE_DEFAULT). 0, -EINVAL or -EBUSY (already loaded). */
+int comb_object_set_verify(struct comb_object *obj, bool verify);
 /* After load. */
 struct comb_prog *comb_object_prog(const struct comb_object *obj, size_t index);
 struct comb_map *comb_object_map(const struct comb_object *obj, size_t index);
+
+/* Pinning maps at load, as libbpf does with pin_root_path and
+ * LIBBPF_PIN_BY_NAME. With a pin directory set, every map of the object
+ * (global-data maps excepted, as libbpf never pins them) is reused from
+ * DIR/NAME when a map is pinned there with the same type, key_size,
+ * value_size, max_entries and map_flags (a mismatch fails the load with a
+ * message naming the map and the field), and otherwise created and pinned
+ * there. Maps that hold program or map pointers (prog arrays, map-in-maps)
+ * cannot be pinned in comb and stay private. Without a pin directory, when
+ * pin_by_name is on, only maps declared with LIBBPF_PIN_BY_NAME are
+ * reused/pinned, under comb_pin_dir() (libbpf's /sys/fs/bpf); the library
+ * default is off, so an embedding application (or a test) gets no global
+ * pins it did not ask for; the comb CLI turns it on like libbpf-based tools.
+ * A failed load removes the pins it made. Call before comb_object_load;
+ * dir NULL removes the directory. 0, -EBUSY (loaded) or -ENOMEM. */
+int comb_object_set_pin_dir(struct comb_object *obj, const char *dir);
+int comb_object_set_pin_by_name(struct comb_object *obj, bool enable);
+enum comb_object_pin_state {
+	COMB_PIN_NONE = 0,      /* not pinned */
+	COMB_PIN_CREATED,       /* created by this load and pinned */
+	COMB_PIN_REUSED,        /* an existing pin was reused */
+	COMB_PIN_UNPINNABLE,    /* would be pinned but holds pointers: private */
+};
+/* After load: what happened to map index, and its pin path (NULL if none). */
+enum comb_object_pin_state comb_object_map_pin_state(const struct comb_object *obj, size_t index,
+						     const char **path);
 
 /* For tools: the relocated instructions of a loaded program (entry function
  * followed by the subprograms it calls) and, when BTF line_info exists, the

@@ -47,6 +47,15 @@ struct comb_verify_opts {
 	size_t log_size;
 	/* Exploration budget (0: 1,000,000 instructions, as the kernel). */
 	uint64_t max_insns;
+	/* Programs typed by BTF (tracing: fentry/fexit/fmod_ret/tp_btf/iter,
+	 * lsm): the kernel BPF_* attach type and the target's name ("vfs_read",
+	 * "sched_switch"; a section name "fentry/vfs_read" is accepted too).
+	 * Their context is the target's arguments, typed by target_btf_path
+	 * (NULL: /sys/kernel/btf/vmlinux). Without a target such a program's
+	 * context is an array of unknown 64-bit arguments. */
+	uint32_t expected_attach_type;
+	const char *attach_target;
+	const char *target_btf_path;
 };
 
 struct comb_verify_result {
@@ -71,6 +80,23 @@ struct comb_prog;
  * program's). opts may be NULL. Same return values as comb_verify. */
 int comb_verify_prog(const struct comb_prog *prog, const struct comb_verify_opts *opts,
 		     struct comb_verify_result *res);
+
+/* comb_verify_prog, and when the program is proven safe mark it verified:
+ * COMB_ENGINE_DEFAULT then runs it in the JIT (the interpreter where the JIT
+ * has no code for it) instead of the checked interpreter. Call it before the
+ * program's first run; comb_object_load does for every program it loads. */
+int comb_prog_verify(struct comb_prog *prog, const struct comb_verify_opts *opts,
+		     struct comb_verify_result *res);
+
+struct comb_object;
+/* Verify program index of a loaded object: as comb_verify_prog, with the
+ * program's attach type and target taken from its section (fentry/NAME...)
+ * unless opts sets them, and, when the object has BTF line_info, the source
+ * line of the offending instruction in the message ("file.c:42: insn 12:
+ * ..."; the source text goes to the log). A program proven safe is marked
+ * verified, as comb_prog_verify does. */
+int comb_verify_object_prog(const struct comb_object *obj, size_t index,
+			    const struct comb_verify_opts *opts, struct comb_verify_result *res);
 
 #ifdef __cplusplus
 }

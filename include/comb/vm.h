@@ -69,6 +69,10 @@ struct comb_prog_opts {
 	 * imm. The maps must outlive the program. */
 	struct comb_map *const *maps;
 	size_t map_count;
+	/* Constant blinding in JIT code (the kernel's bpf_jit_harden): every
+	 * immediate becomes an XOR-ed pair with a random key, so no constant
+	 * of the program appears in the native code. Costs run-time speed. */
+	bool jit_harden;
 };
 
 /* Validate and decode a program. err receives "insn N: ..." on failure.
@@ -83,13 +87,21 @@ const struct comb_insn *comb_prog_insns(const struct comb_prog *prog);
 const char *comb_prog_name(const struct comb_prog *prog);
 
 enum comb_engine {
-	COMB_ENGINE_DEFAULT = 0, /* the fastest engine the program may use */
+	COMB_ENGINE_DEFAULT = 0, /* the fastest engine the program may use: JIT (x86-64)
+				  * or INTERP for a verified program (comb_prog_verify),
+				  * CHECKED for an unverified one */
 	COMB_ENGINE_INTERP,      /* threaded interpreter, trusts the program */
 	COMB_ENGINE_CHECKED,     /* checked interpreter for unverified programs */
 	COMB_ENGINE_JIT,         /* x86-64 native code, trusts the program like INTERP;
 				  * programs the JIT cannot compile (legacy LD_ABS/LD_IND,
 				  * other machines) run in INTERP instead */
 };
+/* Has comb_prog_verify() proven the program safe? */
+bool comb_prog_verified(const struct comb_prog *prog);
+/* The engine COMB_ENGINE_DEFAULT runs prog in: COMB_ENGINE_JIT for a verified
+ * program the JIT compiled, COMB_ENGINE_INTERP for another verified one,
+ * COMB_ENGINE_CHECKED for an unverified one. */
+enum comb_engine comb_prog_default_engine(const struct comb_prog *prog);
 /* "interp", "checked", "jit"; NULL for an unknown value. */
 const char *comb_engine_name(enum comb_engine engine);
 /* Parse an engine name; returns 0 or -EINVAL. */
@@ -111,7 +123,7 @@ struct comb_run_error {
 
 struct comb_run_opts {
 	size_t sz;               /* sizeof(struct comb_run_opts) */
-	enum comb_engine engine; /* default: COMB_ENGINE_INTERP */
+	enum comb_engine engine; /* DEFAULT: comb_prog_default_engine(prog) */
 	uint64_t args[5];        /* r1..r5 at entry */
 	void *user;              /* handed to helpers as cc->run_user */
 	/* Packet seen by legacy LD_ABS/LD_IND loads (out of bounds ends the run
@@ -152,6 +164,15 @@ int comb_call_check_mem(const struct comb_call_ctx *cc, const void *ptr, uint64_
 /* For a hook's helpers: comb_run_opts.hook_data of the current run (NULL if
  * the run has none). */
 void *comb_call_hook_data(const struct comb_call_ctx *cc);
+
+/* The native code the JIT made for prog (what COMB_ENGINE_JIT runs), for
+ * listings such as `comb disasm --jit`: the bytes, their size and, for each
+ * instruction slot, the offset of its code (comb_prog_insn_count() + 1
+ * offsets, the last one the end; an LDDW's second slot has no code of its
+ * own). Code before the first instruction's offset is the entry stub and the
+ * shared exits. Returns 0, or -ENOTSUP when prog runs in the interpreter. */
+int comb_prog_jit_code(const struct comb_prog *prog, const uint8_t **code, size_t *size,
+		       const uint32_t **insn_offsets);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,10 @@ struct comb_xdp_target {
 	uint32_t ifindex;            /* IFINDEX; DEVMAP: the entry's ifindex */
 	const struct comb_map *map;  /* map targets */
 	uint32_t key;                /* map targets: the key the program chose */
+	/* DEVMAP: BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS as the program passed
+	 * them; a broadcast goes to every entry of map (but the ingress
+	 * interface with EXCLUDE_INGRESS), key need not exist. 0 otherwise. */
+	uint64_t flags;
 };
 
 /* A static route table for bpf_fib_lookup(), read from a text file; see
@@ -70,7 +74,7 @@ void comb_fib_free(struct comb_fib *fib);
 
 struct comb_xdp_opts {
 	size_t sz;                  /* sizeof(struct comb_xdp_opts) */
-	enum comb_engine engine;    /* COMB_ENGINE_DEFAULT: the JIT where available */
+	enum comb_engine engine;    /* COMB_ENGINE_DEFAULT: comb_prog_default_engine() */
 	uint32_t ingress_ifindex;   /* 0: 1 (lo) */
 	uint32_t rx_queue_index;
 	const struct comb_fib *fib; /* NULL: every fib_lookup is NOT_FWDED */

@@ -19,6 +19,7 @@ int comb_register_default_helpers(struct comb_vm *vm)
 		comb_register_string_helpers,
 		comb_register_lock_helpers,
 		comb_register_callback_helpers,
+		comb_register_xdp_helpers,
 	};
 	for (size_t i = 0; i < sizeof(themes) / sizeof(themes[0]); i++) {
 		int rc = themes[i](vm);

@@ -61,6 +61,7 @@ int comb_register_probe_helpers(struct comb_vm *vm);
 int comb_register_string_helpers(struct comb_vm *vm);
 int comb_register_lock_helpers(struct comb_vm *vm);
 int comb_register_callback_helpers(struct comb_vm *vm);
+int comb_register_xdp_helpers(struct comb_vm *vm); /* src/hooks/xdp/helpers.c */
 
 /* bpf_spin_lock's lock word (lock_helpers.c): 0 free, else the holder's thread; works in
  * memory shared between processes. */

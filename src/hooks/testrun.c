@@ -2,8 +2,10 @@
  *
  * Packet program types get the context the kernel's test run builds, checked
  * against the real kernel (tests/unit/test_testrun.c records what it does):
- *  - XDP: struct xdp_md with data_meta == data, ingress_ifindex 1 (lo), rx
- *    queue 0; the program sees the whole frame.
+ *  - XDP: the comb_xdp runner (src/hooks/xdp), so the frame and the XDP
+ *    helpers are the same as in `comb xdp`: data_meta == data,
+ *    ingress_ifindex 1 (lo) unless ctx_in names one, rx queue 0; data_out
+ *    gets [data_meta, data_end) as in the kernel.
  *  - SCHED_CLS/SCHED_ACT (L2 types): struct __sk_buff whose data starts at
  *    the Ethernet header, len = frame length.
  *  - SOCKET_FILTER/CGROUP_SKB: the Ethernet header has been pulled, so data
@@ -34,12 +36,13 @@
 #include <time.h>
 
 #include "comb/testrun.h"
+#include "comb/xdp.h"
 #include "vm/internal.h"
 
 #define PACKET_HEADROOM 256    /* XDP_PACKET_HEADROOM */
 #define PACKET_TAILROOM 320    /* the kernel's aligned skb_shared_info */
 #define ETH_HEADER_LEN 14
-#define XDP_MAX_PACKET 65536   /* the kernel goes on in fragments; comb keeps it linear */
+#define XDP_MAX_PACKET 65535   /* the kernel goes on in fragments; comb keeps it linear */
 #define SKB_MAX_PACKET 3712    /* PAGE_SIZE - NET_SKB_PAD - tailroom, as the kernel */
 #define LOOPBACK_IFINDEX 1
 
@@ -145,29 +148,51 @@ static int check_packet_size(struct comb_test_run_opts *o, size_t max)
 	return 0;
 }
 
+/* The XDP context the caller may set through ctx_in, as the kernel allows. */
+static void xdp_apply_ctx_in(struct comb_xdp_opts *xo, const struct comb_test_run_opts *o)
+{
+	if (!o->ctx_in || o->ctx_size_in < sizeof(struct xdp_md))
+		return;
+	const struct xdp_md *in = o->ctx_in;
+	xo->ingress_ifindex = in->ingress_ifindex;
+	xo->rx_queue_index = in->rx_queue_index;
+}
+
+/* Hand back [data_meta, data_end) as the kernel's test run does. */
+static int xdp_copy_out(struct comb_test_run_opts *o, const struct comb_xdp_result *res)
+{
+	size_t len = res->meta_len + res->len, capacity = o->data_size_out;
+	o->data_size_out = len;
+	if (!o->data_out)
+		return 0;
+	memcpy(o->data_out, res->data - res->meta_len, len < capacity ? len : capacity);
+	return len > capacity ? -ENOSPC : 0;
+}
+
+/* Each repetition starts again from data_in (the kernel would go on with the
+ * frame the previous repetition left). */
 static int test_run_xdp(const struct comb_prog *prog, struct comb_test_run_opts *o)
 {
 	int rc = check_packet_size(o, XDP_MAX_PACKET);
-	struct packet_buf pb = { 0 };
-	if (rc || (rc = packet_alloc(&pb, o->data_in, o->data_size_in)))
+	if (rc)
 		return rc;
-	struct xdp_md ctx = {
-		.data = addr32(pb.data), .data_end = addr32(pb.data + o->data_size_in),
-		.data_meta = addr32(pb.data), .ingress_ifindex = LOOPBACK_IFINDEX,
-	};
-	if (o->ctx_in && o->ctx_size_in >= sizeof(ctx)) {
-		const struct xdp_md *in = o->ctx_in;
-		ctx.ingress_ifindex = in->ingress_ifindex;
-		ctx.rx_queue_index = in->rx_queue_index;
-	}
-	struct comb_region regions[] = {
-		{ (uint64_t)(uintptr_t)&ctx, sizeof(ctx), false },
-		{ (uint64_t)(uintptr_t)pb.data, o->data_size_in, true },
-	};
-	rc = run_repeated(prog, o, &ctx, regions, 2, NULL, 0);
-	if (!rc)
-		rc = copy_packet_out(o, &pb, ctx.data, ctx.data_end);
-	packet_free(&pb);
+	struct comb_xdp_opts xo = { .sz = sizeof(xo), .engine = o->engine };
+	xdp_apply_ctx_in(&xo, o);
+	struct comb_xdp *xdp;
+	if ((rc = comb_xdp_new(prog, &xo, &xdp)))
+		return testrun_fail(o, rc, "cannot make an XDP runner: %s", strerror(-rc));
+	struct comb_xdp_result res = { 0 };
+	uint32_t repeat = o->repeat ? o->repeat : 1;
+	uint64_t start = now_ns();
+	for (uint32_t i = 0; i < repeat && !rc; i++)
+		rc = comb_xdp_run(xdp, o->data_in, o->data_size_in, &res);
+	o->duration_ns = (now_ns() - start) / repeat;
+	o->retval = res.retval;
+	if (rc)
+		o->error = res.error;
+	else
+		rc = xdp_copy_out(o, &res);
+	comb_xdp_free(xdp);
 	return rc;
 }
 

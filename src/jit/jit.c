@@ -14,19 +14,59 @@
  * helper call needs no adjustment. Division by zero and INT_MIN / -1 take the
  * ISA's results through explicit tests, never a trap.
  *
- * Branch sizes: the code is emitted in passes; a forward branch becomes short
- * once the previous pass shows its target within reach (code only shrinks
- * from pass to pass, so the choice stays right), and the loop ends when two
- * passes put every instruction at the same offset.
+ * Branch sizes: the code is emitted twice. The first pass makes every
+ * branch between instructions long and records where each one goes; a
+ * relaxation over those records alone (no code) then makes a branch short
+ * once its target is in reach; the second pass emits the final code at the
+ * offsets the relaxation computed. Loop heads (targets of backward
+ * branches) start at a multiple of JIT_LOOP_ALIGN bytes, nops before them:
+ * on the compute bench a loop's placement alone moved its time by up to
+ * 1.6x, and 64-byte heads gave the steadiest results (16 and 32 were each
+ * worse on some program). Padding can grow when code before it shrinks, so
+ * the relaxation alternates shortening rounds with layouts and ends by
+ * lengthening any short branch that no longer reaches. Nothing else in an
+ * instruction's code depends on where it lands: jumps to the shared exits
+ * are always long. The entry stub and the exits are the same for every
+ * program: they are built once and copied.
+ *
+ * Constant blinding (comb_prog_opts.jit_harden, as the kernel's
+ * bpf_jit_harden): each immediate of an ALU, jump, store or LDDW
+ * instruction is loaded as (imm ^ key) and then XOR-ed with key, into r11 or
+ * the destination, and the register form of the instruction is used; keys
+ * come from a generator seeded per program from getrandom() and restarted
+ * each pass so both passes emit the same sizes. Shift counts (one byte) are
+ * not blinded, as in the kernel.
+ *
+ * bpf_map_lookup_elem with a map known at the call site (r1 loaded by an
+ * LDDW of the map in the same basic block): a plain ARRAY map is inlined
+ * as the kernel does (bounds check, index * stride + base), any other map
+ * calls its family's lookup directly, without the helper's dispatch and the
+ * callback-failure check (a lookup runs no callbacks).
+ *
+ * Peepholes (emit_fused): copy-then-add and multiply-then-add by 3, 5, 9
+ * as one lea; `rX = rY; rX &= K; if rX == 0` as test when rX is dead after
+ * (jit_live.c). A conditional jump against 0 reuses the flags of the ALU
+ * instruction before it instead of a test. Division saves rax/rdx only
+ * while they hold live values. Shifts by a register use BMI2's
+ * shlx/shrx/sarx where the CPU has them (no rcx juggling).
  */
+#include <sys/random.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
+#include "maps/internal.h"
 
-#define JIT_MAX_PASSES 16
 #define JIT_BYTES_PER_INSN 128 /* generous upper bound for one instruction */
+#define JIT_PRELUDE_MAX 512
+
+/* Inter-instruction branch of an instruction (flags[]). */
+enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4 };
+/* is_target[]: a jump or call lands here; a backward one (a loop head). */
+enum { TARGET_ANY = 1, TARGET_LOOP = 2 };
+#define JIT_LOOP_ALIGN 64 /* a power of two; 1 turns alignment off */
 
 static const uint8_t reg_map[COMB_REG_COUNT] = {
 	X86_RAX, X86_RDI, X86_RSI, X86_RDX, X86_RCX, X86_R8,
@@ -35,15 +75,32 @@ static const uint8_t reg_map[COMB_REG_COUNT] = {
 
 #define JR(field) ((int32_t)offsetof(struct jit_run, field))
 
+/* What the x86 flags say after an instruction's code: ZF and SF describe
+ * the value of reg (hardware number, -1: nothing known) as a w-bit (64 or
+ * 32) result; logic: CF and OF are clear, as after and/or/xor/test. */
+struct flags_state {
+	int8_t reg;
+	bool w, logic;
+};
+
 struct jit_compiler {
 	const struct comb_prog *prog;
 	const struct dinsn *code;
 	struct x86_buf b;
-	uint32_t *off;       /* this pass */
-	uint32_t *prev;      /* previous pass */
-	uint8_t *short_ok;   /* sticky: this instruction's branch is short */
-	bool first_pass;
+	uint32_t *off;       /* this pass: each instruction's offset */
+	uint32_t *fin;       /* final offsets (relaxation), count + 1 */
+	uint32_t *target;    /* first pass: the branch target of each instruction */
+	uint8_t *flags;      /* BR_* */
+	uint8_t *is_target;  /* control can arrive here other than from i - 1 (TARGET_*) */
+	uint8_t *pad;        /* first pass: alignment bytes before each instruction */
+	uint32_t align_mask; /* loop heads start at multiples of align_mask + 1 */
+	bool final_pass;
 	bool has_tail_call;
+	bool harden;         /* constant blinding */
+	bool bmi2;           /* shlx/shrx/sarx available */
+	size_t cur;          /* the instruction being emitted */
+	struct flags_state fl, prev_fl;
+	uint64_t blind_seed, blind_state;
 	size_t err_exit, abort_exit, eloop_exit, callx_exit, insn_exit;
 	size_t body;
 };
@@ -70,10 +127,11 @@ static void land_here(struct x86_buf *b, size_t after_branch)
 		b->p[after_branch - 1] = (uint8_t)(b->len - after_branch);
 }
 
-/* A branch to a shared exit stub placed before the body (always backward). */
+/* A branch to a shared exit stub placed before the body: long from the
+ * body (so code size never depends on position), short inside the prelude. */
 static void jcc_stub(struct x86_buf *b, enum x86_cond cc, size_t stub)
 {
-	x86_jcc(b, cc, stub, x86_fits8((int64_t)stub - (int64_t)(b->len + 2)));
+	x86_jcc(b, cc, stub, false);
 }
 
 static void jmp_stub(struct x86_buf *b, size_t stub)
@@ -148,37 +206,73 @@ static void emit_exits(struct jit_compiler *c)
 
 /* ---- branches between instructions ---- */
 
-static size_t branch_target_offset(struct jit_compiler *c, size_t i, size_t t, bool *short_form)
-{
-	struct x86_buf *b = &c->b;
-	if (t <= i) {
-		*short_form = c->short_ok[i] || x86_fits8((int64_t)c->off[t] - (int64_t)(b->len + 2));
-		c->short_ok[i] = *short_form;
-		return c->off[t];
-	}
-	if (c->first_pass) {
-		*short_form = false;
-		return b->len;
-	}
-	*short_form = c->short_ok[i] || (int64_t)c->prev[t] - (int64_t)c->prev[i] <= 127;
-	c->short_ok[i] = *short_form;
-	return c->prev[t];
-}
-
+/* The last thing instruction i emits: a branch to instruction t (cc < 0:
+ * unconditional). The first pass records it; the final pass knows where
+ * t is and whether the branch is short. */
 static void emit_jump(struct jit_compiler *c, size_t i, size_t t, int cc)
 {
-	bool short_form;
-	size_t target = branch_target_offset(c, i, t, &short_form);
+	size_t target = 0;
+	bool short_form = false;
+	if (c->final_pass) {
+		target = c->fin[t];
+		short_form = (c->flags[i] & BR_SHORT) != 0;
+	} else {
+		c->flags[i] = cc < 0 ? BR_JMP : BR_JCC;
+		c->target[i] = (uint32_t)t;
+	}
 	if (cc < 0)
 		x86_jmp(&c->b, target, short_form);
 	else
 		x86_jcc(&c->b, (enum x86_cond)cc, target, short_form);
 }
 
+/* ---- constant blinding ---- */
+
+static uint64_t next_blind_key(struct jit_compiler *c)
+{
+	uint64_t z = (c->blind_state += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* reg = imm (sign-extended to 64 bits when w) without imm in the code. */
+static void emit_blinded_imm(struct jit_compiler *c, bool w, int reg, int32_t imm)
+{
+	uint32_t key;
+	do
+		key = (uint32_t)next_blind_key(c);
+	while (key == (uint32_t)imm);
+	uint32_t masked = (uint32_t)imm ^ key;
+	x86_mov_ri(&c->b, w, reg, w ? (uint64_t)(int64_t)(int32_t)masked : masked);
+	x86_alu_ri(&c->b, w, X86_XOR, reg, (int32_t)key);
+}
+
+/* dst = 64-bit value, blinded when hardening. */
+static void emit_imm64(struct jit_compiler *c, int dst, uint64_t value)
+{
+	if (!c->harden) {
+		x86_mov_ri(&c->b, true, dst, value);
+		return;
+	}
+	uint64_t key;
+	do
+		key = next_blind_key(c);
+	while (key == value || (uint32_t)key == (uint32_t)value || (uint32_t)(key >> 32) == (uint32_t)(value >> 32));
+	x86_mov_ri(&c->b, true, dst, value ^ key);
+	x86_mov_ri(&c->b, true, X86_R11, key);
+	x86_alu_rr(&c->b, true, X86_XOR, dst, X86_R11);
+}
+
 /* ---- arithmetic ---- */
 
-static void emit_shift_x(struct x86_buf *b, bool w, enum x86_shift op, int dst, int src)
+static void emit_shift_x(struct jit_compiler *c, bool w, enum x86_shift op, int dst, int src)
 {
+	struct x86_buf *b = &c->b;
+	if (c->bmi2) {
+		x86_shiftx(b, w, op, dst, dst, src);
+		return;
+	}
 	if (src == X86_RCX) {
 		x86_shift_cl(b, w, op, dst);
 		return;
@@ -189,11 +283,24 @@ static void emit_shift_x(struct x86_buf *b, bool w, enum x86_shift op, int dst, 
 	x86_mov_rr(b, true, X86_RCX, X86_R11);
 }
 
-/* dst = dst op r11 with rax and rdx borrowed; r11 is a valid divisor. */
-static void emit_div_core(struct x86_buf *b, bool w, bool is_signed, bool is_mod, int dst)
+/* Must the division at the current instruction keep eBPF register r (in
+ * hardware register hw) intact? Not when it is the destination or dead. */
+static bool div_must_keep(const struct jit_compiler *c, int r, int hw, int dst)
 {
-	x86_mov_rr(b, true, X86_R10, X86_RAX);
-	x86_mov_rr(b, true, X86_R9, X86_RDX);
+	return hw != dst && !comb_jit_reg_dead_at(c->code, c->prog->count, c->cur + 1, r);
+}
+
+/* dst = dst op r11 with rax (r0) and rdx (r3) borrowed, saved in r10 and
+ * r9 only while they hold live values; r11 is a valid divisor. */
+static void emit_div_core(struct jit_compiler *c, bool w, bool is_signed, bool is_mod, int dst)
+{
+	struct x86_buf *b = &c->b;
+	bool keep_rax = div_must_keep(c, 0, X86_RAX, dst);
+	bool keep_rdx = div_must_keep(c, 3, X86_RDX, dst);
+	if (keep_rax)
+		x86_mov_rr(b, true, X86_R10, X86_RAX);
+	if (keep_rdx)
+		x86_mov_rr(b, true, X86_R9, X86_RDX);
 	if (dst != X86_RAX)
 		x86_mov_rr(b, true, X86_RAX, dst);
 	if (is_signed)
@@ -201,16 +308,20 @@ static void emit_div_core(struct x86_buf *b, bool w, bool is_signed, bool is_mod
 	else
 		x86_mov_ri(b, false, X86_RDX, 0);
 	x86_div(b, w, is_signed, X86_R11);
-	x86_mov_rr(b, true, X86_R11, is_mod ? X86_RDX : X86_RAX);
-	x86_mov_rr(b, true, X86_RAX, X86_R10);
-	x86_mov_rr(b, true, X86_RDX, X86_R9);
-	x86_mov_rr(b, true, dst, X86_R11);
+	int result = is_mod ? X86_RDX : X86_RAX;
+	if (dst != result)
+		x86_mov_rr(b, true, dst, result);
+	if (keep_rax)
+		x86_mov_rr(b, true, X86_RAX, X86_R10);
+	if (keep_rdx)
+		x86_mov_rr(b, true, X86_RDX, X86_R9);
 }
 
 /* Division and modulo by a register: x / 0 = 0, x % 0 = x, x s/ -1 = -x,
  * x s% -1 = 0 (RFC 9669 section 4.1), without ever executing a trapping div. */
-static void emit_div_x(struct x86_buf *b, bool w, bool is_signed, bool is_mod, int dst, int src)
+static void emit_div_x(struct jit_compiler *c, bool w, bool is_signed, bool is_mod, int dst, int src)
 {
+	struct x86_buf *b = &c->b;
 	x86_mov_rr(b, w, X86_R11, src);
 	x86_test_rr(b, w, X86_R11, X86_R11);
 	size_t to_zero = jcc_forward(b, X86_CC_E);
@@ -219,7 +330,7 @@ static void emit_div_x(struct x86_buf *b, bool w, bool is_signed, bool is_mod, i
 		x86_alu_ri(b, w, X86_CMP, X86_R11, -1);
 		to_minus1 = jcc_forward(b, X86_CC_E);
 	}
-	emit_div_core(b, w, is_signed, is_mod, dst);
+	emit_div_core(c, w, is_signed, is_mod, dst);
 	size_t to_done = jmp_forward(b);
 	land_here(b, to_zero);
 	if (!is_mod)
@@ -240,10 +351,13 @@ static void emit_div_x(struct x86_buf *b, bool w, bool is_signed, bool is_mod, i
 		land_here(b, to_done2);
 }
 
-static void emit_div_k(struct x86_buf *b, bool w, bool is_signed, bool is_mod, int dst, int32_t imm)
+static void emit_div_k(struct jit_compiler *c, bool w, bool is_signed, bool is_mod, int dst, int32_t imm)
 {
-	x86_mov_ri(b, w, X86_R11, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
-	emit_div_core(b, w, is_signed, is_mod, dst);
+	if (c->harden)
+		emit_blinded_imm(c, w, X86_R11, imm);
+	else
+		x86_mov_ri(&c->b, w, X86_R11, w ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+	emit_div_core(c, w, is_signed, is_mod, dst);
 }
 
 static enum x86_alu alu_of(enum comb_handler_kind k)
@@ -257,6 +371,28 @@ static enum x86_alu alu_of(enum comb_handler_kind k)
 	}
 }
 
+/* The flags now describe dst after op (w bits wide). */
+static void note_flags(struct jit_compiler *c, int dst, bool w, enum x86_alu op)
+{
+	c->fl = (struct flags_state){ .reg = (int8_t)dst, .w = w,
+				      .logic = op == X86_AND || op == X86_OR || op == X86_XOR };
+}
+
+/* dst = dst * imm + add as lea or shl, for imm 3, 5, 9 (lea's scales plus
+ * one) or a power of two (shl, when add is 0); false for other factors. */
+static bool emit_mul_by_shape(struct x86_buf *b, bool w, int dst, int32_t imm, int32_t add)
+{
+	if (imm == 3 || imm == 5 || imm == 9) {
+		x86_lea_index(b, w, dst, dst, dst, imm == 3 ? 1 : imm == 5 ? 2 : 3, add);
+		return true;
+	}
+	if (add == 0 && imm > 1 && (imm & (imm - 1)) == 0) {
+		x86_shift_ri(b, w, X86_SHL, dst, (uint8_t)__builtin_ctz((uint32_t)imm));
+		return true;
+	}
+	return false;
+}
+
 /* Group-1 ops, multiplication, shifts, division: true if k was one. */
 static bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
 {
@@ -267,17 +403,33 @@ static bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
 	case H_ADD64_K: case H_SUB64_K: case H_OR64_K: case H_AND64_K: case H_XOR64_K:
 	case H_ADD32_K: case H_SUB32_K: case H_OR32_K: case H_AND32_K: case H_XOR32_K: {
 		bool w = k <= H_XOR64_K && k >= H_ADD64_K;
-		x86_alu_ri(b, w, alu_of(k), dst, d->imm);
+		if (c->harden) {
+			emit_blinded_imm(c, w, X86_R11, d->imm);
+			x86_alu_rr(b, w, alu_of(k), dst, X86_R11);
+		} else {
+			x86_alu_ri(b, w, alu_of(k), dst, d->imm);
+		}
+		note_flags(c, dst, w, alu_of(k));
 		return true;
 	}
 	case H_ADD64_X: case H_SUB64_X: case H_OR64_X: case H_AND64_X: case H_XOR64_X:
 		x86_alu_rr(b, true, alu_of(k), dst, src);
+		note_flags(c, dst, true, alu_of(k));
 		return true;
 	case H_ADD32_X: case H_SUB32_X: case H_OR32_X: case H_AND32_X: case H_XOR32_X:
 		x86_alu_rr(b, false, alu_of(k), dst, src);
+		note_flags(c, dst, false, alu_of(k));
 		return true;
-	case H_MUL64_K: x86_imul_ri(b, true, dst, d->imm); return true;
-	case H_MUL32_K: x86_imul_ri(b, false, dst, d->imm); return true;
+	case H_MUL64_K: case H_MUL32_K: {
+		bool w = k == H_MUL64_K;
+		if (c->harden) {
+			emit_blinded_imm(c, w, X86_R11, d->imm);
+			x86_imul_rr(b, w, dst, X86_R11);
+		} else if (!emit_mul_by_shape(b, w, dst, d->imm, 0)) {
+			x86_imul_ri(b, w, dst, d->imm);
+		}
+		return true;
+	}
 	case H_MUL64_X: x86_imul_rr(b, true, dst, src); return true;
 	case H_MUL32_X: x86_imul_rr(b, false, dst, src); return true;
 	case H_LSH64_K: case H_RSH64_K: case H_ARSH64_K:
@@ -285,34 +437,35 @@ static bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
 		bool w = k == H_LSH64_K || k == H_RSH64_K || k == H_ARSH64_K;
 		enum x86_shift op = (k == H_LSH64_K || k == H_LSH32_K) ? X86_SHL
 				    : (k == H_RSH64_K || k == H_RSH32_K) ? X86_SHR : X86_SAR;
-		if (d->imm)
+		if (d->imm) {
 			x86_shift_ri(b, w, op, dst, (uint8_t)d->imm);
-		else if (!w)
+			c->fl = (struct flags_state){ .reg = (int8_t)dst, .w = w }; /* ZF, SF of the result */
+		} else if (!w)
 			x86_mov_rr(b, false, dst, dst);
 		return true;
 	}
-	case H_LSH64_X: emit_shift_x(b, true, X86_SHL, dst, src); return true;
-	case H_RSH64_X: emit_shift_x(b, true, X86_SHR, dst, src); return true;
-	case H_ARSH64_X: emit_shift_x(b, true, X86_SAR, dst, src); return true;
-	case H_LSH32_X: emit_shift_x(b, false, X86_SHL, dst, src); return true;
-	case H_RSH32_X: emit_shift_x(b, false, X86_SHR, dst, src); return true;
-	case H_ARSH32_X: emit_shift_x(b, false, X86_SAR, dst, src); return true;
-	case H_DIV64_K: emit_div_k(b, true, false, false, dst, d->imm); return true;
-	case H_MOD64_K: emit_div_k(b, true, false, true, dst, d->imm); return true;
-	case H_DIV32_K: emit_div_k(b, false, false, false, dst, d->imm); return true;
-	case H_MOD32_K: emit_div_k(b, false, false, true, dst, d->imm); return true;
-	case H_SDIV64_K: emit_div_k(b, true, true, false, dst, d->imm); return true;
-	case H_SMOD64_K: emit_div_k(b, true, true, true, dst, d->imm); return true;
-	case H_SDIV32_K: emit_div_k(b, false, true, false, dst, d->imm); return true;
-	case H_SMOD32_K: emit_div_k(b, false, true, true, dst, d->imm); return true;
-	case H_DIV64_X: emit_div_x(b, true, false, false, dst, src); return true;
-	case H_MOD64_X: emit_div_x(b, true, false, true, dst, src); return true;
-	case H_DIV32_X: emit_div_x(b, false, false, false, dst, src); return true;
-	case H_MOD32_X: emit_div_x(b, false, false, true, dst, src); return true;
-	case H_SDIV64_X: emit_div_x(b, true, true, false, dst, src); return true;
-	case H_SMOD64_X: emit_div_x(b, true, true, true, dst, src); return true;
-	case H_SDIV32_X: emit_div_x(b, false, true, false, dst, src); return true;
-	case H_SMOD32_X: emit_div_x(b, false, true, true, dst, src); return true;
+	case H_LSH64_X: emit_shift_x(c, true, X86_SHL, dst, src); return true;
+	case H_RSH64_X: emit_shift_x(c, true, X86_SHR, dst, src); return true;
+	case H_ARSH64_X: emit_shift_x(c, true, X86_SAR, dst, src); return true;
+	case H_LSH32_X: emit_shift_x(c, false, X86_SHL, dst, src); return true;
+	case H_RSH32_X: emit_shift_x(c, false, X86_SHR, dst, src); return true;
+	case H_ARSH32_X: emit_shift_x(c, false, X86_SAR, dst, src); return true;
+	case H_DIV64_K: emit_div_k(c, true, false, false, dst, d->imm); return true;
+	case H_MOD64_K: emit_div_k(c, true, false, true, dst, d->imm); return true;
+	case H_DIV32_K: emit_div_k(c, false, false, false, dst, d->imm); return true;
+	case H_MOD32_K: emit_div_k(c, false, false, true, dst, d->imm); return true;
+	case H_SDIV64_K: emit_div_k(c, true, true, false, dst, d->imm); return true;
+	case H_SMOD64_K: emit_div_k(c, true, true, true, dst, d->imm); return true;
+	case H_SDIV32_K: emit_div_k(c, false, true, false, dst, d->imm); return true;
+	case H_SMOD32_K: emit_div_k(c, false, true, true, dst, d->imm); return true;
+	case H_DIV64_X: emit_div_x(c, true, false, false, dst, src); return true;
+	case H_MOD64_X: emit_div_x(c, true, false, true, dst, src); return true;
+	case H_DIV32_X: emit_div_x(c, false, false, false, dst, src); return true;
+	case H_MOD32_X: emit_div_x(c, false, false, true, dst, src); return true;
+	case H_SDIV64_X: emit_div_x(c, true, true, false, dst, src); return true;
+	case H_SMOD64_X: emit_div_x(c, true, true, true, dst, src); return true;
+	case H_SDIV32_X: emit_div_x(c, false, true, false, dst, src); return true;
+	case H_SMOD32_X: emit_div_x(c, false, true, true, dst, src); return true;
 	default: return false;
 	}
 }
@@ -323,8 +476,18 @@ static bool emit_move(struct jit_compiler *c, const struct dinsn *d)
 	struct x86_buf *b = &c->b;
 	int dst = reg_map[d->dst], src = reg_map[d->src & 15];
 	switch (d->kind) {
-	case H_MOV64_K: x86_mov_ri(b, true, dst, (uint64_t)(int64_t)d->imm); return true;
-	case H_MOV32_K: x86_mov_ri(b, false, dst, (uint32_t)d->imm); return true;
+	case H_MOV64_K:
+		if (c->harden)
+			emit_blinded_imm(c, true, dst, d->imm);
+		else
+			x86_mov_ri(b, true, dst, (uint64_t)(int64_t)d->imm);
+		return true;
+	case H_MOV32_K:
+		if (c->harden)
+			emit_blinded_imm(c, false, dst, d->imm);
+		else
+			x86_mov_ri(b, false, dst, (uint32_t)d->imm);
+		return true;
 	case H_MOV64_X:
 		if (dst != src)
 			x86_mov_rr(b, true, dst, src);
@@ -335,8 +498,8 @@ static bool emit_move(struct jit_compiler *c, const struct dinsn *d)
 	case H_MOVSX64_32: x86_movsx_rr(b, true, 32, dst, src); return true;
 	case H_MOVSX32_8: x86_movsx_rr(b, false, 8, dst, src); return true;
 	case H_MOVSX32_16: x86_movsx_rr(b, false, 16, dst, src); return true;
-	case H_NEG64: x86_neg(b, true, dst); return true;
-	case H_NEG32: x86_neg(b, false, dst); return true;
+	case H_NEG64: x86_neg(b, true, dst); note_flags(c, dst, true, X86_SUB); return true;
+	case H_NEG32: x86_neg(b, false, dst); note_flags(c, dst, false, X86_SUB); return true;
 	case H_LE16: x86_movzx16(b, dst, dst); return true;
 	case H_LE32: x86_mov_rr(b, false, dst, dst); return true;
 	case H_BE16:
@@ -364,10 +527,16 @@ static bool emit_mem(struct jit_compiler *c, const struct dinsn *d)
 	case H_LDXS_B: x86_load(b, 1, true, dst, src, d->off); return true;
 	case H_LDXS_H: x86_load(b, 2, true, dst, src, d->off); return true;
 	case H_LDXS_W: x86_load(b, 4, true, dst, src, d->off); return true;
-	case H_ST_B: x86_store_i(b, 1, dst, d->off, d->imm); return true;
-	case H_ST_H: x86_store_i(b, 2, dst, d->off, d->imm); return true;
-	case H_ST_W: x86_store_i(b, 4, dst, d->off, d->imm); return true;
-	case H_ST_DW: x86_store_i(b, 8, dst, d->off, d->imm); return true;
+	case H_ST_B: case H_ST_H: case H_ST_W: case H_ST_DW: {
+		int size = d->kind == H_ST_B ? 1 : d->kind == H_ST_H ? 2 : d->kind == H_ST_W ? 4 : 8;
+		if (c->harden) {
+			emit_blinded_imm(c, true, X86_R11, d->imm);
+			x86_store_r(b, size, dst, d->off, X86_R11);
+		} else {
+			x86_store_i(b, size, dst, d->off, d->imm);
+		}
+		return true;
+	}
 	case H_STX_B: x86_store_r(b, 1, dst, d->off, src); return true;
 	case H_STX_H: x86_store_r(b, 2, dst, d->off, src); return true;
 	case H_STX_W: x86_store_r(b, 4, dst, d->off, src); return true;
@@ -448,6 +617,18 @@ static int cond_of(enum comb_handler_kind k)
 	return -1;
 }
 
+/* Do the flags the previous instruction left say what `test dst, dst`
+ * (w bits) would, for condition cc? */
+static bool flags_cover(const struct jit_compiler *c, int dst, bool w, int cc)
+{
+	const struct flags_state *f = &c->prev_fl;
+	if (f->reg != dst)
+		return false;
+	if (cc == X86_CC_E || cc == X86_CC_NE)
+		return f->w == w || !f->w; /* a 32-bit result is zero-extended */
+	return f->logic && f->w == w;
+}
+
 static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
@@ -459,12 +640,19 @@ static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn 
 	bool reg = ((k - (w ? H_JEQ64_K : H_JEQ32_K)) & 1) != 0;
 	bool is_set = k == H_JSET64_K || k == H_JSET64_X || k == H_JSET32_K || k == H_JSET32_X;
 	int dst = reg_map[d->dst], src = reg_map[d->src & 15];
+	if (!reg && c->harden && !(d->imm == 0 && !is_set)) {
+		emit_blinded_imm(c, w, X86_R11, d->imm);
+		reg = true;
+		src = X86_R11;
+	}
 	if (is_set && reg)
 		x86_test_rr(b, w, dst, src);
 	else if (is_set)
 		x86_test_ri(b, w, dst, d->imm);
 	else if (reg)
 		x86_alu_rr(b, w, X86_CMP, dst, src);
+	else if (d->imm == 0 && flags_cover(c, dst, w, cc))
+		; /* the previous instruction's flags already tell */
 	else if (d->imm == 0)
 		x86_test_rr(b, w, dst, dst);
 	else
@@ -487,8 +675,94 @@ static void emit_call_r11_and_check(struct jit_compiler *c)
 	jcc_stub(b, X86_CC_NE, c->abort_exit);
 }
 
-static void emit_call_helper(struct jit_compiler *c, const struct dinsn *d)
+/* ---- bpf_map_lookup_elem with a known map ---- */
+
+#define HELPER_MAP_LOOKUP 1
+#define KNOWN_MAP_WINDOW 64 /* instructions looked back from the call */
+
+/* Might instruction j write r1 (besides a call)? */
+static bool writes_r1(const struct comb_insn *in)
 {
+	uint8_t cls = in->code & 7;
+	if (cls == COMB_CLS_ALU || cls == COMB_CLS_ALU64 || cls == COMB_CLS_LDX || cls == COMB_CLS_LD)
+		return in->dst == 1;
+	if (cls == COMB_CLS_STX && (in->code & 0xe0) == COMB_MODE_ATOMIC)
+		return in->src == 1; /* fetch forms write src */
+	return false;
+}
+
+/* The map r1 holds at the call at i, when an LDDW of a map set it in the
+ * same basic block; NULL when unknown. */
+static struct comb_map *known_r1_map(const struct jit_compiler *c, size_t i)
+{
+	const struct comb_insn *insns = c->prog->insns;
+	for (size_t j = i; j > 0 && i - j < KNOWN_MAP_WINDOW; j--) {
+		if (c->is_target[j])
+			return NULL; /* control may arrive with another r1 */
+		const struct comb_insn *in = &insns[j - 1];
+		if (in->code == 0 && j >= 2 && comb_insn_is_lddw(&insns[j - 2]))
+			in = &insns[--j - 1]; /* the value slot of an LDDW */
+		if (comb_insn_is_lddw(in)) {
+			if (in->dst != 1)
+				continue;
+			if (in->src != COMB_PSEUDO_MAP_FD && in->src != COMB_PSEUDO_MAP_IDX)
+				return NULL;
+			return (struct comb_map *)(uintptr_t)c->code[j].imm64;
+		}
+		uint8_t cls = in->code & 7;
+		if ((cls == COMB_CLS_JMP || cls == COMB_CLS_JMP32) && ((in->code & 0xf0) == COMB_JMP_CALL ||
+		    (in->code & 0xf0) == COMB_JMP_EXIT || (in->code & 0xf0) == COMB_JMP_JA))
+			return NULL;
+		if (writes_r1(in))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* r0 = &value[*(u32 *)r2] of a plain ARRAY map, NULL past its end. */
+static void emit_inline_array_lookup(struct jit_compiler *c, struct comb_map *map)
+{
+	struct x86_buf *b = &c->b;
+	x86_load(b, 4, false, X86_R11, X86_RSI, 0); /* index = *(u32 *)key */
+	x86_alu_ri(b, false, X86_CMP, X86_R11, (int32_t)map->info.max_entries);
+	size_t past_end = jcc_forward(b, X86_CC_AE);
+	uint32_t stride = map->value_stride;
+	if (stride && (stride & (stride - 1)) == 0)
+		x86_shift_ri(b, true, X86_SHL, X86_R11, (uint8_t)__builtin_ctz(stride));
+	else
+		x86_imul_ri(b, true, X86_R11, (int32_t)stride);
+	x86_mov_ri(b, true, X86_RAX, (uint64_t)(uintptr_t)map->storage);
+	x86_alu_rr(b, true, X86_ADD, X86_RAX, X86_R11);
+	size_t done = jmp_forward(b);
+	land_here(b, past_end);
+	x86_mov_ri(b, false, X86_RAX, 0);
+	land_here(b, done);
+}
+
+/* A lookup in a known map: true when emitted here. */
+static bool emit_known_map_lookup(struct jit_compiler *c, size_t i)
+{
+	const char *name = comb_vm_helper_name(c->prog->vm, HELPER_MAP_LOOKUP);
+	if (!name || strcmp(name, "map_lookup_elem") != 0)
+		return false; /* the embedder replaced the helper */
+	struct comb_map *map = known_r1_map(c, i);
+	if (!map || !map->ops || !map->ops->lookup_ptr)
+		return false;
+	if (map->ops == &comb_array_ops && !map->percpu && !map->holds_pointers && map->storage &&
+	    map->value_stride <= INT32_MAX && map->info.max_entries <= INT32_MAX) {
+		emit_inline_array_lookup(c, map);
+		return true;
+	}
+	/* The helper's own path for unchecked runs, minus its dispatch. */
+	x86_mov_ri(&c->b, true, X86_R11, (uint64_t)(uintptr_t)map->ops->lookup_ptr);
+	x86_call_r(&c->b, X86_R11);
+	return true;
+}
+
+static void emit_call_helper(struct jit_compiler *c, size_t i, const struct dinsn *d)
+{
+	if (d->imm == HELPER_MAP_LOOKUP && !c->harden && emit_known_map_lookup(c, i))
+		return;
 	x86_mov_ri(&c->b, true, X86_R11, (uint64_t)(uintptr_t)c->prog->helpers[d->imm]);
 	emit_call_r11_and_check(c);
 }
@@ -537,7 +811,7 @@ static void emit_tail_call(struct jit_compiler *c)
 	x86_ret(b);
 	land_here(b, failed);
 	x86_mov_rr(b, false, X86_R10, X86_R11);
-	jmp_stub(b, c->abort_exit);
+	x86_jmp(b, c->abort_exit, false);
 	land_here(b, not_taken);
 }
 
@@ -553,8 +827,7 @@ static void emit_call_local(struct jit_compiler *c, size_t i, const struct dinsn
 		x86_push(b, callee_saved_bpf[k]);
 	x86_alu_ri(b, true, X86_SUB, X86_RBP, COMB_STACK_SIZE);
 	size_t t = i + 1 + d->imm;
-	size_t target = t <= i ? c->off[t] : c->first_pass ? b->len : c->prev[t];
-	x86_call_rel(b, target);
+	x86_call_rel(b, c->final_pass ? c->fin[t] : 0);
 	for (int k = (int)sizeof(callee_saved_bpf) - 1; k >= 0; k--)
 		x86_pop(b, callee_saved_bpf[k]);
 	if (c->has_tail_call) {
@@ -572,7 +845,7 @@ static void emit_insn_error(struct jit_compiler *c, size_t i, int err)
 {
 	x86_mov_ri(&c->b, false, X86_R11, (uint32_t)i);
 	x86_mov_ri(&c->b, false, X86_RAX, (uint32_t)err);
-	jmp_stub(&c->b, c->insn_exit);
+	x86_jmp(&c->b, c->insn_exit, false);
 }
 
 static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
@@ -581,7 +854,7 @@ static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
 	case H_JA: emit_jump(c, i, i + 1 + d->off, -1); return 0;
 	case H_GOTOL: emit_jump(c, i, i + 1 + d->imm, -1); return 0;
 	case H_EXIT: x86_ret(&c->b); return 0;
-	case H_CALL_HELPER: emit_call_helper(c, d); return 0;
+	case H_CALL_HELPER: emit_call_helper(c, i, d); return 0;
 	case H_CALLX: emit_callx(c, i, d); return 0;
 	case H_TAIL_CALL: emit_tail_call(c); return 0;
 	case H_CALL_LOCAL: emit_call_local(c, i, d); return 0;
@@ -589,6 +862,87 @@ static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
 	case H_POISONED: emit_insn_error(c, i, -EINVAL); return 0;
 	default: return -ENOTSUP; /* LD_ABS / LD_IND: the interpreter runs them */
 	}
+}
+
+/* ---- peepholes over two or three instructions ----
+ *
+ * Each applies only when nothing jumps into the middle of its instructions
+ * and never under constant blinding; the instructions after the first then
+ * have no code of their own (their offsets are where the code ends), except
+ * a fused branch, which stays its instruction's code so that branch
+ * relaxation sees it. */
+
+/* Instructions i + 1 .. i + n follow i with no other way in. */
+static bool straight_run(const struct jit_compiler *c, size_t i, size_t n)
+{
+	if (c->harden || i + n >= c->prog->count)
+		return false;
+	for (size_t k = 1; k <= n; k++)
+		if (c->is_target[i + k])
+			return false;
+	return true;
+}
+
+/* `rD = rS; rD += imm` (clang's copy-then-offset), `rD = rS; rD += rT` and
+ * `rD *= 3, 5 or 9; rD += imm` as one lea. */
+static bool fuse_into_lea(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *d = &c->code[i], *next = &c->code[i + 1];
+	if (!straight_run(c, i, 1) || next->dst != d->dst)
+		return false;
+	int dst = reg_map[d->dst], src = reg_map[d->src & 15];
+	if (d->kind == H_MOV64_X && next->kind == H_ADD64_K && d->src != d->dst) {
+		x86_lea(&c->b, dst, src, next->imm);
+		return true;
+	}
+	bool w = d->kind == H_MOV64_X;
+	if ((d->kind == H_MOV64_X || d->kind == H_MOV32_X) && d->src != d->dst &&
+	    next->kind == (w ? H_ADD64_X : H_ADD32_X)) {
+		int other = next->src == d->dst ? src : reg_map[next->src & 15];
+		x86_lea_index(&c->b, w, dst, src, other, 0, 0);
+		return true;
+	}
+	w = d->kind == H_MUL64_K;
+	if ((d->kind == H_MUL64_K || d->kind == H_MUL32_K) && next->kind == (w ? H_ADD64_K : H_ADD32_K) &&
+	    (d->imm == 3 || d->imm == 5 || d->imm == 9))
+		return emit_mul_by_shape(&c->b, w, dst, d->imm, next->imm);
+	return false;
+}
+
+/* `rX = rY; rX &= K; if rX ==/!= 0 goto T` with rX dead afterwards (on both
+ * paths): `test rY, K; jz/jnz T`. */
+static bool fuse_and_test(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *mov = &c->code[i];
+	if ((mov->kind != H_MOV64_X && mov->kind != H_MOV32_X) || mov->src == mov->dst || !straight_run(c, i, 2))
+		return false;
+	const struct dinsn *and = &c->code[i + 1], *jump = &c->code[i + 2];
+	enum comb_handler_kind k = jump->kind;
+	bool jmp64 = k == H_JEQ64_K || k == H_JNE64_K;
+	if ((and->kind != H_AND64_K && and->kind != H_AND32_K) || and->dst != mov->dst ||
+	    (!jmp64 && k != H_JEQ32_K && k != H_JNE32_K) || jump->dst != mov->dst || jump->imm != 0)
+		return false;
+	size_t target = i + 3 + (size_t)(int64_t)jump->off;
+	if (!comb_jit_reg_dead_at(c->code, c->prog->count, i + 3, mov->dst) ||
+	    !comb_jit_reg_dead_at(c->code, c->prog->count, target, mov->dst))
+		return false;
+	bool w = mov->kind == H_MOV64_X && and->kind == H_AND64_K && jmp64;
+	x86_test_ri(&c->b, w, reg_map[mov->src & 15], and->imm);
+	c->off[i + 1] = c->off[i + 2] = (uint32_t)c->b.len;
+	emit_jump(c, i + 2, target, cond_of(k));
+	return true;
+}
+
+/* A peephole at i: how many instructions after i it also covered. */
+static size_t emit_fused(struct jit_compiler *c, size_t i)
+{
+	if (fuse_and_test(c, i))
+		return 2;
+	if (fuse_into_lea(c, i)) {
+		c->off[i + 1] = (uint32_t)c->b.len;
+		return 1;
+	}
+	return 0;
 }
 
 static int emit_insn(struct jit_compiler *c, size_t i)
@@ -600,19 +954,65 @@ static int emit_insn(struct jit_compiler *c, size_t i)
 	return emit_control(c, i, d);
 }
 
+/* The entry stub and the shared exits, the same for every program: built
+ * once, copied into each. */
+static struct {
+	uint8_t bytes[JIT_PRELUDE_MAX];
+	struct jit_compiler offsets; /* only the *_exit and body fields */
+} prelude;
+static pthread_once_t prelude_once = PTHREAD_ONCE_INIT;
+
+static void build_prelude(void)
+{
+	struct jit_compiler *c = &prelude.offsets;
+	c->b = (struct x86_buf){ .p = prelude.bytes, .cap = sizeof(prelude.bytes) };
+	emit_entry_stub(c);
+	emit_exits(c);
+	c->body = c->b.len;
+}
+
+static void emit_prelude(struct jit_compiler *c)
+{
+	const struct jit_compiler *t = &prelude.offsets;
+	c->b.len = 0;
+	if (t->body <= c->b.cap)
+		memcpy(c->b.p, prelude.bytes, t->body);
+	c->b.len = t->body;
+	c->err_exit = t->err_exit;
+	c->abort_exit = t->abort_exit;
+	c->eloop_exit = t->eloop_exit;
+	c->callx_exit = t->callx_exit;
+	c->insn_exit = t->insn_exit;
+	c->body = t->body;
+}
+
 /* One pass over the program; fills c->off. */
 static int emit_pass(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
-	c->b.len = 0;
-	emit_entry_stub(c);
-	emit_exits(c);
-	c->body = c->b.len;
+	emit_prelude(c);
+	c->blind_state = c->blind_seed; /* the same keys in both passes */
+	c->fl.reg = -1;
+	memset(c->pad, 0, count + 1); /* also for slots covered by the one before */
 	for (size_t i = 0; i < count; i++) {
+		if ((c->is_target[i] & TARGET_LOOP) && c->align_mask) {
+			c->pad[i] = (uint8_t)(-(uint32_t)c->b.len & c->align_mask);
+			x86_nops(&c->b, c->pad[i]);
+		}
 		c->off[i] = (uint32_t)c->b.len;
+		c->cur = i;
+		c->prev_fl = c->fl;
+		if (c->is_target[i])
+			c->prev_fl.reg = -1; /* control may come with other flags */
+		c->fl.reg = -1;
 		if (c->code[i].kind == H_LDDW) {
-			x86_mov_ri(&c->b, true, reg_map[c->code[i].dst], c->code[i + 1].imm64);
+			emit_imm64(c, reg_map[c->code[i].dst], c->code[i + 1].imm64);
 			c->off[++i] = (uint32_t)c->b.len;
+			continue;
+		}
+		size_t covered = emit_fused(c, i);
+		if (covered) {
+			i += covered;
 			continue;
 		}
 		int rc = emit_insn(c, i);
@@ -623,40 +1023,192 @@ static int emit_pass(struct jit_compiler *c)
 	return x86_buf_overflowed(&c->b) ? -ENOMEM : 0;
 }
 
+/* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
+static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
+
+/* Bytes of instruction i's own code in the final layout (without the
+ * alignment before it). */
+static uint32_t final_size(const struct jit_compiler *c, size_t i)
+{
+	uint32_t size = c->off[i + 1] - c->pad[i + 1] - c->off[i];
+	return c->flags[i] & BR_SHORT ? size - branch_saving(c->flags[i]) : size;
+}
+
+/* Lay the code out (fin) with the branch sizes chosen so far, loop heads
+ * aligned as the final pass will align them. */
+static void layout(struct jit_compiler *c)
+{
+	const size_t count = c->prog->count;
+	uint32_t pos = c->off[0] - c->pad[0];
+	for (size_t i = 0; i < count; i++) {
+		if ((c->is_target[i] & TARGET_LOOP) && c->align_mask)
+			pos += -pos & c->align_mask;
+		c->fin[i] = pos;
+		pos += final_size(c, i);
+	}
+	c->fin[count] = pos;
+}
+
+/* Distance of instruction i's branch in the current layout, were it short. */
+static int64_t short_distance(const struct jit_compiler *c, size_t i)
+{
+	uint32_t end = c->fin[i] + final_size(c, i);
+	if (!(c->flags[i] & BR_SHORT))
+		end -= branch_saving(c->flags[i]);
+	int64_t distance = (int64_t)c->fin[c->target[i]] - end;
+	/* Forward: the target moves back by the same saving. */
+	return c->target[i] > i && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
+}
+
+/* Make long every short branch that no longer reaches (alignment padding
+ * can grow when code before it shrinks). Returns whether any changed. */
+static bool lengthen_unreachable(struct jit_compiler *c)
+{
+	bool changed = false;
+	for (size_t i = 0; i < c->prog->count; i++)
+		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
+			c->flags[i] &= (uint8_t)~BR_SHORT;
+			changed = true;
+		}
+	return changed;
+}
+
+static bool shorten_reachable(struct jit_compiler *c)
+{
+	bool changed = false;
+	for (size_t i = 0; i < c->prog->count; i++)
+		if (c->flags[i] && !(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
+			c->flags[i] |= BR_SHORT;
+			changed = true;
+		}
+	return changed;
+}
+
+/* Without alignment padding (no loops): one forward sweep decides branches
+ * in order with the offsets known so far and lays the code out as it goes
+ * (fin). A backward branch sees its exact distance; a forward one the
+ * distance of the previous sweep's layout, which can only be larger (code
+ * only shrinks, so a choice once made stays right). Returns whether a
+ * branch became short. */
+static bool relax_sweep(struct jit_compiler *c)
+{
+	const size_t count = c->prog->count;
+	uint32_t shrink = 0;
+	bool changed = false;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t prev_next = c->fin[i + 1]; /* the previous sweep's, for forward branches */
+		c->fin[i] = c->off[i] - shrink;
+		uint8_t f = c->flags[i];
+		if (f && !(f & BR_SHORT)) {
+			size_t t = c->target[i];
+			uint32_t saving = branch_saving(f);
+			int64_t distance = t > i ? (int64_t)c->fin[t] - prev_next
+				: (int64_t)c->fin[t] - ((int64_t)c->fin[i] + (c->off[i + 1] - c->off[i]) - saving);
+			if (x86_fits8(distance)) {
+				c->flags[i] = f | BR_SHORT;
+				changed = true;
+			}
+		}
+		if (c->flags[i] & BR_SHORT)
+			shrink += branch_saving(c->flags[i]);
+	}
+	c->fin[count] = c->off[count] - shrink;
+	return changed;
+}
+
+/* From the first pass's all-long layout, make branches short while their
+ * targets are within reach; leaves the layout in c->fin. With loop heads
+ * to align, shortening rounds alternate with layouts, and a final phase
+ * only lengthens (so it ends) until every short branch reaches its target
+ * in the final layout. */
+static void relax_branches(struct jit_compiler *c, bool has_loops)
+{
+	if (!has_loops || !c->align_mask) {
+		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
+		for (int sweep = 0; sweep < 8 && relax_sweep(c); sweep++)
+			;
+		return;
+	}
+	layout(c);
+	for (int round = 0; round < 8; round++) {
+		bool grew = lengthen_unreachable(c);
+		if (!grew && !shorten_reachable(c))
+			break;
+		layout(c);
+	}
+	while (lengthen_unreachable(c))
+		layout(c);
+}
+
+/* Where control can arrive other than by falling through: jump and call
+ * targets, callback entries. Notes tail calls on the way. Returns the
+ * number of backward branches (at most that many loop heads). */
+static size_t mark_targets(struct jit_compiler *c)
+{
+	size_t backward = 0;
+	const size_t count = c->prog->count;
+	for (size_t i = 0; i < count; i++) {
+		const struct dinsn *d = &c->code[i];
+		int64_t t = -1;
+		if (cond_of(d->kind) >= 0 || d->kind == H_JA)
+			t = (int64_t)i + 1 + d->off;
+		else if (d->kind == H_GOTOL || d->kind == H_CALL_LOCAL)
+			t = (int64_t)i + 1 + d->imm;
+		else if (d->kind == H_LDDW && (c->code[i + 1].imm64 & ~COMB_CALLBACK_INDEX_MASK) == COMB_CALLBACK_TAG)
+			t = (int64_t)(c->code[i + 1].imm64 & COMB_CALLBACK_INDEX_MASK);
+		if (t >= 0 && (size_t)t < count) {
+			c->is_target[t] |= (uint8_t)(TARGET_ANY | ((size_t)t <= i ? TARGET_LOOP : 0));
+			backward += (size_t)t <= i;
+		}
+		c->has_tail_call |= d->kind == H_TAIL_CALL;
+		i += d->kind == H_LDDW; /* skip the value slot */
+	}
+	return backward;
+}
+
 static int install(struct jit_compiler *c, struct comb_jit_code **out)
 {
-	struct comb_jit_code *jit = calloc(1, sizeof(*jit));
+	size_t n = c->prog->count + 1;
+	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
 	if (!jit)
 		return -ENOMEM;
-	jit->code = comb_jit_mem_install(c->b.p, c->b.len, &jit->mapped);
+	memset(jit, 0, sizeof(*jit));
+	jit->offsets = (uint32_t *)(jit + 1);
+	memcpy(jit->offsets, c->fin, n * sizeof(uint32_t));
+	jit->code = comb_jit_mem_install(c->b.p, c->b.len, &jit->mem);
 	if (!jit->code) {
 		free(jit);
 		return -ENOMEM;
 	}
 	jit->size = c->b.len;
 	jit->count = c->prog->count;
-	jit->offsets = c->off;
-	c->off = NULL;
 	*out = jit;
 	return 0;
 }
 
-static int compile_passes(struct jit_compiler *c)
+static int compile_passes(struct jit_compiler *c, bool has_loops)
 {
 	const size_t n = c->prog->count + 1;
-	c->first_pass = true;
-	for (int pass = 0; pass < JIT_MAX_PASSES; pass++) {
-		int rc = emit_pass(c);
-		if (rc)
-			return rc;
-		if (!c->first_pass && !memcmp(c->off, c->prev, n * sizeof(*c->off)))
-			return 0;
-		uint32_t *t = c->prev;
-		c->prev = c->off;
-		c->off = t;
-		c->first_pass = false;
-	}
-	return -ENOTSUP;
+	int rc = emit_pass(c);
+	if (rc)
+		return rc;
+	relax_branches(c, has_loops);
+	c->final_pass = true;
+	rc = emit_pass(c);
+	if (rc)
+		return rc;
+	/* The relaxation's layout is the code's (anything else is a JIT bug). */
+	return memcmp(c->off, c->fin, n * sizeof(*c->off)) ? -ENOTSUP : 0;
+}
+
+static bool cpu_has_bmi2(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("bmi2");
+#else
+	return false;
+#endif
 }
 
 int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, struct comb_jit_code **out)
@@ -665,27 +1217,34 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	(void)prog; (void)code; (void)out;
 	return -ENOTSUP;
 #else
+	pthread_once(&prelude_once, build_prelude);
 	struct jit_compiler c = { .prog = prog, .code = code };
 	size_t n = prog->count + 1;
-	c.b.cap = prog->count * JIT_BYTES_PER_INSN + 512;
+	/* One block for the offset arrays, flags, targets and padding; the code
+	 * buffer once the loop heads (which may need padding) are known. */
+	uint8_t *work = malloc(3 * n * sizeof(uint32_t) + 3 * n);
+	if (!work)
+		return -ENOMEM;
+	c.off = (uint32_t *)work;
+	c.fin = c.off + n;
+	c.target = c.fin + n;
+	c.flags = (uint8_t *)(c.target + n);
+	c.is_target = c.flags + n;
+	c.pad = c.is_target + n;
+	memset(c.flags, 0, 2 * n);
+	c.harden = prog->jit_harden;
+	c.bmi2 = cpu_has_bmi2();
+	c.align_mask = JIT_LOOP_ALIGN - 1;
+	if (c.harden && getrandom(&c.blind_seed, sizeof(c.blind_seed), 0) != sizeof(c.blind_seed))
+		c.blind_seed = (uint64_t)(uintptr_t)work ^ (uint64_t)(uintptr_t)&c ^ 0x5bd1e995u;
+	size_t loops = mark_targets(&c);
+	c.b.cap = prog->count * JIT_BYTES_PER_INSN + loops * JIT_LOOP_ALIGN + JIT_PRELUDE_MAX;
 	c.b.p = malloc(c.b.cap);
-	c.off = calloc(n, sizeof(*c.off));
-	c.prev = calloc(n, sizeof(*c.prev));
-	c.short_ok = calloc(n, 1);
-	int rc = -ENOMEM;
-	if (c.b.p && c.off && c.prev && c.short_ok) {
-		for (size_t i = 0; i < prog->count; i++) {
-			c.has_tail_call |= code[i].kind == H_TAIL_CALL;
-			i += code[i].kind == H_LDDW; /* skip the value slot */
-		}
-		rc = compile_passes(&c);
-		if (!rc)
-			rc = install(&c, out);
-	}
+	int rc = c.b.p ? compile_passes(&c, loops > 0) : -ENOMEM;
+	if (!rc)
+		rc = install(&c, out);
 	free(c.b.p);
-	free(c.off);
-	free(c.prev);
-	free(c.short_ok);
+	free(work);
 	return rc;
 #endif
 }
@@ -694,9 +1253,8 @@ void comb_jit_free(struct comb_jit_code *jit)
 {
 	if (!jit)
 		return;
-	comb_jit_mem_free(jit->code, jit->mapped);
-	free(jit->offsets);
-	free(jit);
+	comb_jit_mem_free(&jit->mem);
+	free(jit); /* the offsets live in the same block */
 }
 
 const uint8_t *comb_jit_code_bytes(const struct comb_jit_code *jit, size_t *size)
@@ -709,4 +1267,18 @@ const uint8_t *comb_jit_code_bytes(const struct comb_jit_code *jit, size_t *size
 const uint32_t *comb_jit_insn_offsets(const struct comb_jit_code *jit)
 {
 	return jit ? jit->offsets : NULL;
+}
+
+int comb_prog_jit_code(const struct comb_prog *prog, const uint8_t **code, size_t *size,
+		       const uint32_t **insn_offsets)
+{
+	if (!prog || !prog->jit)
+		return -ENOTSUP;
+	if (code)
+		*code = prog->jit->code;
+	if (size)
+		*size = prog->jit->size;
+	if (insn_offsets)
+		*insn_offsets = prog->jit->offsets;
+	return 0;
 }

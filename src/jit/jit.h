@@ -11,6 +11,7 @@
 #ifndef COMB_JIT_JIT_H
 #define COMB_JIT_JIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "vm/internal.h"
@@ -31,10 +32,24 @@ int comb_jit_run(const struct comb_prog *prog, struct comb_run_state *rs, uint64
 const uint8_t *comb_jit_code_bytes(const struct comb_jit_code *jit, size_t *size);
 const uint32_t *comb_jit_insn_offsets(const struct comb_jit_code *jit);
 
-/* W^X code pages (jit_mem.c): copy bytes into fresh pages that are never
- * writable and executable at once. */
-void *comb_jit_mem_install(const uint8_t *bytes, size_t size, size_t *mapped);
-void comb_jit_mem_free(void *code, size_t mapped);
+/* jit_live.c: does every path from instruction j write eBPF register reg
+ * before reading it? false when unsure. */
+bool comb_jit_reg_dead_at(const struct dinsn *code, size_t count, size_t j, int reg);
+
+/* W^X code memory (jit_mem.c): copy bytes into the shared code arena (or
+ * pages of their own); returns the executable address, NULL when out of
+ * memory. ref says where, for comb_jit_mem_free(). */
+struct jit_chunk;
+struct jit_mem_ref {
+	struct jit_chunk *chunk; /* arena chunk, or NULL */
+	size_t first_unit, units;
+	uint8_t *own_pages;      /* pages of its own, or NULL */
+	size_t mapped;
+};
+const uint8_t *comb_jit_mem_install(const uint8_t *bytes, size_t size, struct jit_mem_ref *ref);
+void comb_jit_mem_free(struct jit_mem_ref *ref);
+/* Arena chunks mapped now (for tests). */
+size_t comb_jit_mem_chunk_count(void);
 
 /* Private to src/jit: what native code reaches through r12 during a run. */
 struct jit_run {
@@ -50,9 +65,9 @@ struct jit_run {
 };
 
 struct comb_jit_code {
-	uint8_t *code;      /* read-execute pages */
+	const uint8_t *code; /* read-execute memory */
 	size_t size;        /* bytes of code */
-	size_t mapped;      /* bytes mapped */
+	struct jit_mem_ref mem;
 	uint32_t *offsets;  /* count + 1: each instruction's code */
 	size_t count;
 };

@@ -190,6 +190,58 @@ void x86_lea(struct x86_buf *b, int dst, int base, int32_t disp)
 	x86_rm(b, false, true, 0x8d, dst, base, disp, false);
 }
 
+void x86_lea_index(struct x86_buf *b, bool w, int dst, int base, int index, int scale, int32_t disp)
+{
+	uint8_t rex = 0x40 | (w ? 8 : 0) | ((dst & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
+	if (rex != 0x40)
+		x86_byte(b, rex);
+	x86_byte(b, 0x8d);
+	int mod = disp == 0 && (base & 7) != X86_RBP ? 0 : x86_fits8(disp) ? 1 : 2;
+	x86_byte(b, (uint8_t)((mod << 6) | ((dst & 7) << 3) | 4));
+	x86_byte(b, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		x86_byte(b, (uint8_t)disp);
+	else if (mod == 2)
+		x86_u32(b, (uint32_t)disp);
+}
+
+void x86_shiftx(struct x86_buf *b, bool w, enum x86_shift op, int dst, int src, int count)
+{
+	/* VEX.LZ.{66,F2,F3}.0F38.W F7 /r: reg = dst, rm = src, vvvv = count. */
+	uint8_t pp = op == X86_SHL ? 1 : op == X86_SHR ? 3 : 2;
+	x86_byte(b, 0xc4);
+	x86_byte(b, (uint8_t)(((dst & 8) ? 0 : 0x80) | 0x40 | ((src & 8) ? 0 : 0x20) | 0x02));
+	x86_byte(b, (uint8_t)((w ? 0x80 : 0) | ((~count & 15) << 3) | pp));
+	x86_byte(b, 0xf7);
+	x86_byte(b, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
+}
+
+void x86_cmov(struct x86_buf *b, bool w, enum x86_cond cc, int dst, int src)
+{
+	x86_rr(b, w, (uint16_t)(0x0f40 | cc), dst, src);
+}
+
+void x86_nops(struct x86_buf *b, size_t n)
+{
+	static const uint8_t nops[9][9] = {
+		{ 0x90 },
+		{ 0x66, 0x90 },
+		{ 0x0f, 0x1f, 0x00 },
+		{ 0x0f, 0x1f, 0x40, 0x00 },
+		{ 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+		{ 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+	};
+	while (n) {
+		size_t k = n > 9 ? 9 : n;
+		for (size_t j = 0; j < k; j++)
+			x86_byte(b, nops[k - 1][j]);
+		n -= k;
+	}
+}
+
 void x86_load(struct x86_buf *b, int size, bool sign, int dst, int base, int32_t disp)
 {
 	switch (size) {

@@ -95,6 +95,16 @@ void x86_bswap(struct x86_buf *b, bool w, int reg);
 void x86_movzx16(struct x86_buf *b, int dst, int src);
 void x86_movsx_rr(struct x86_buf *b, bool w, int bits, int dst, int src);
 void x86_lea(struct x86_buf *b, int dst, int base, int32_t disp);
+/* dst = base + index * (1 << scale) + disp (w: 64-bit result, else 32-bit
+ * zero-extended); index must not be rsp. */
+void x86_lea_index(struct x86_buf *b, bool w, int dst, int base, int index, int scale, int32_t disp);
+/* BMI2 shlx/shrx/sarx: dst = src shifted by count (masked as shl does);
+ * flags untouched. Only where the CPU has BMI2. */
+void x86_shiftx(struct x86_buf *b, bool w, enum x86_shift op, int dst, int src, int count);
+/* cmovcc dst, src */
+void x86_cmov(struct x86_buf *b, bool w, enum x86_cond cc, int dst, int src);
+/* n bytes of the recommended multi-byte nops. */
+void x86_nops(struct x86_buf *b, size_t n);
 
 /* Loads: size 1, 2, 4, 8 bytes; zero-extending or sign-extending. */
 void x86_load(struct x86_buf *b, int size, bool sign, int dst, int base, int32_t disp);

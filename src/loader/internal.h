@@ -131,6 +131,10 @@ struct obj_map {
 	size_t slot_count;
 	struct comb_map *map;       /* after load */
 	char create_error[160];     /* why creation failed at load, if it did */
+	/* Pinning at load (object.c, comb_object_set_pin_dir): the pin path,
+	 * and what happened (enum comb_object_pin_state). */
+	char *pin_path;
+	int pin_state;
 };
 
 /* A .kconfig extern: where it lives in the .kconfig map's value. */
@@ -161,6 +165,9 @@ struct comb_object {
 	struct btf *target_btf;     /* for CO-RE, loaded when first needed */
 	struct comb_core_target *core_target; /* its candidate index (core.h), built with it */
 	char line_buf[1024];        /* comb_object_prog_line's answer */
+	char *pin_dir;              /* comb_object_set_pin_dir, NULL if none */
+	bool pin_by_name;           /* comb_object_set_pin_by_name */
+	bool no_verify;             /* comb_object_set_verify(obj, false) */
 };
 
 __attribute__((format(printf, 6, 7)))

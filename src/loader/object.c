@@ -6,14 +6,18 @@
  * subprograms), maps (maps_def.c) and global data (globals.c). Loading
  * creates the maps, relocates each program (reloc.c, which also applies
  * CO-RE through loader_core_function against the target BTF, loaded on first
- * use), loads it into the VM with its own map table, then fills the initial
+ * use), loads it into the VM with its own map table and verifies it (unless
+ * comb_object_set_verify turned that off), then fills the initial
  * slots of prog arrays and map-in-maps. A failed load leaves the object as it
- * was before, so it may be retried.
+ * was before, so it may be retried. With a pin directory (or libbpf's
+ * LIBBPF_PIN_BY_NAME, when asked) maps are reused from their pins or pinned
+ * as they are created, and a failed load removes the pins it made.
  */
 #include <bpf/btf.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,8 @@
 #include "loader/btf.h"
 #include "loader/core.h"
 #include "loader/internal.h"
+#include "loader/map_btf.h"
+#include "comb/verifier.h"
 
 /* Objects larger than this are refused (the largest libbpf-tools one is ~1 MB). */
 #define OBJECT_SIZE_LIMIT (256u << 20)
@@ -258,6 +264,15 @@ int comb_object_open_file(const char *path, const struct comb_object_open_opts *
 
 /* ---- teardown ---- */
 
+static void forget_pins(struct comb_object *obj)
+{
+	for (size_t i = 0; i < obj->map_count; i++) {
+		free(obj->maps[i].pin_path);
+		obj->maps[i].pin_path = NULL;
+		obj->maps[i].pin_state = COMB_PIN_NONE;
+	}
+}
+
 static void unload(struct comb_object *obj)
 {
 	for (size_t i = 0; i < obj->prog_count; i++) {
@@ -273,6 +288,7 @@ static void unload(struct comb_object *obj)
 		comb_map_free(obj->maps[i].map);
 		obj->maps[i].map = NULL;
 	}
+	forget_pins(obj);
 	obj->loaded = false;
 }
 
@@ -299,6 +315,7 @@ void comb_object_close(struct comb_object *obj)
 	comb_btf_ext_free(obj->btf_ext);
 	elf_file_free(&obj->elf);
 	free(obj->target_btf_path);
+	free(obj->pin_dir);
 	free(obj->name);
 	free(obj);
 }
@@ -443,14 +460,184 @@ int loader_core_function(struct comb_object *obj, const struct obj_prog *prog, u
 	return 0;
 }
 
+/* ---- pinning (libbpf's pin_root_path and LIBBPF_PIN_BY_NAME) ---- */
+
+int comb_object_set_pin_dir(struct comb_object *obj, const char *dir)
+{
+	if (!obj)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	char *copy = dir ? strdup(dir) : NULL;
+	if (dir && !copy)
+		return -ENOMEM;
+	free(obj->pin_dir);
+	obj->pin_dir = copy;
+	return 0;
+}
+
+int comb_object_set_pin_by_name(struct comb_object *obj, bool enable)
+{
+	if (!obj)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	obj->pin_by_name = enable;
+	return 0;
+}
+
+enum comb_object_pin_state comb_object_map_pin_state(const struct comb_object *obj, size_t index,
+						     const char **path)
+{
+	if (path)
+		*path = NULL;
+	if (!obj || index >= obj->map_count)
+		return COMB_PIN_NONE;
+	if (path)
+		*path = obj->maps[index].pin_path;
+	return (enum comb_object_pin_state)obj->maps[index].pin_state;
+}
+
+/* "FILE: map NAME: ..." in err; returns rc. */
+__attribute__((format(printf, 6, 7)))
+static int pin_error(const struct comb_object *obj, const struct obj_map *m, char *err, size_t err_len, int rc,
+		     const char *fmt, ...)
+{
+	if (err && err_len) {
+		int n = snprintf(err, err_len, "%s: map %s: ", obj->name, m->name);
+		va_list ap;
+		va_start(ap, fmt);
+		if (n >= 0 && (size_t)n < err_len)
+			vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Where map m is pinned at load: DIR/NAME for every non-global map with a
+ * pin directory; PIN_DIR/NAME for LIBBPF_PIN_BY_NAME maps when asked; else
+ * nowhere (*path NULL). */
+static int map_pin_path_for(const struct comb_object *obj, const struct obj_map *m, char **path)
+{
+	*path = NULL;
+	if (m->kind != OBJ_MAP_BTF && m->kind != OBJ_MAP_LEGACY)
+		return 0;
+	char dir[4096], cwd[2048];
+	int n = 0;
+	if (obj->pin_dir && obj->pin_dir[0] != '/') { /* comb_map_pin takes relative paths from its own dir */
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(dir, sizeof(dir), "%s/%s", cwd, obj->pin_dir);
+	} else if (obj->pin_dir) {
+		n = snprintf(dir, sizeof(dir), "%s", obj->pin_dir);
+	} else if (obj->pin_by_name && m->pinning == 1) {
+		int rc = comb_pin_dir(dir, sizeof(dir));
+		if (rc)
+			return rc;
+	} else {
+		return 0;
+	}
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	size_t len = strlen(dir) + strlen(m->name) + 2;
+	*path = malloc(len);
+	if (!*path)
+		return -ENOMEM;
+	snprintf(*path, len, "%s/%s", dir, m->name);
+	return 0;
+}
+
+/* libbpf's map_is_reuse_compat: the pinned map must match the definition. */
+static int check_pinned_compat(const struct comb_object *obj, const struct obj_map *m,
+			       const struct comb_map *pinned, char *err, size_t err_len)
+{
+	struct comb_map_info info;
+	comb_map_get_info(pinned, &info);
+	const struct {
+		const char *field;
+		uint64_t have, want;
+	} fields[] = {
+		{ "type", info.type, m->type },
+		{ "key_size", info.key_size, m->key_size },
+		{ "value_size", info.value_size, m->value_size },
+		{ "max_entries", info.max_entries, m->max_entries ? m->max_entries : info.max_entries },
+		{ "map_flags", info.map_flags, m->map_flags },
+		{ "map_extra", info.map_extra, m->map_extra },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].have != fields[i].want)
+			return pin_error(obj, m, err, err_len, -EINVAL,
+					 "cannot reuse the map pinned at %s: its %s is %llu, the object's is %llu "
+					 "(unpin it or fix the definition)", m->pin_path, fields[i].field,
+					 (unsigned long long)fields[i].have, (unsigned long long)fields[i].want);
+	return 0;
+}
+
+/* Reuse the map pinned at m->pin_path: 1 if reused, 0 if nothing is pinned
+ * there, or a negative errno (message in err). */
+static int reuse_pinned_map(struct comb_object *obj, struct obj_map *m, char *err, size_t err_len)
+{
+	struct stat st;
+	if (stat(m->pin_path, &st) != 0 && errno == ENOENT)
+		return 0;
+	char why[256] = "";
+	struct comb_map *pinned = NULL;
+	int rc = comb_map_open_pinned(m->pin_path, &pinned, why, sizeof(why));
+	if (rc)
+		return pin_error(obj, m, err, err_len, rc, "cannot reuse %s: %s", m->pin_path,
+				 why[0] ? why : strerror(-rc));
+	rc = check_pinned_compat(obj, m, pinned, err, err_len);
+	if (rc) {
+		comb_map_free(pinned);
+		return rc;
+	}
+	m->map = pinned;
+	m->pin_state = COMB_PIN_REUSED;
+	return 1;
+}
+
+/* Pin a map this load created; maps holding pointers stay private. */
+static int pin_created_map(struct comb_object *obj, struct obj_map *m, char *err, size_t err_len)
+{
+	int rc = comb_map_pin(m->map, m->pin_path);
+	if (rc == -EOPNOTSUPP) {
+		m->pin_state = COMB_PIN_UNPINNABLE;
+		return 0;
+	}
+	if (rc)
+		return pin_error(obj, m, err, err_len, rc, "cannot pin it at %s: %s", m->pin_path, strerror(-rc));
+	m->pin_state = COMB_PIN_CREATED;
+	return 0;
+}
+
+/* A failed load takes back the pins it made. */
+static void unpin_created_maps(struct comb_object *obj)
+{
+	for (size_t i = 0; i < obj->map_count; i++)
+		if (obj->maps[i].pin_state == COMB_PIN_CREATED)
+			comb_map_unpin(obj->maps[i].pin_path);
+}
+
 /* ---- load ---- */
 
-static int create_maps(struct comb_object *obj)
+static int create_maps(struct comb_object *obj, char *err, size_t err_len)
 {
 	for (size_t i = 0; i < obj->map_count; i++) {
 		struct obj_map *m = &obj->maps[i];
 		if (m->kind == OBJ_MAP_INNER)
 			continue;
+		int prc = map_pin_path_for(obj, m, &m->pin_path);
+		if (prc)
+			return pin_error(obj, m, err, err_len, prc, "no pin directory: %s", strerror(-prc));
+		if (m->pin_path) {
+			prc = reuse_pinned_map(obj, m, err, err_len);
+			if (prc < 0)
+				return prc;
+			if (prc > 0)
+				continue;
+		}
 		struct comb_map_def def = {
 			.sz = sizeof(def), .name = m->name, .type = m->type, .key_size = m->key_size,
 			.value_size = m->value_size, .max_entries = m->max_entries, .map_flags = m->map_flags,
@@ -467,8 +654,34 @@ static int create_maps(struct comb_object *obj)
 		void *value = m->data ? comb_map_array_value(m->map, 0) : NULL;
 		if (value)
 			memcpy(value, m->data, m->value_size);
+		loader_attach_map_btf(obj, m); /* key/value types travel with pins */
+		if (m->pin_path && (prc = pin_created_map(obj, m, err, err_len)))
+			return prc;
 	}
 	return 0;
+}
+
+/* Prove a loaded program safe with what the object knows about it (type,
+ * maps, attach target, BTF); on rejection err names the object, program,
+ * source line (from line_info) and instruction. */
+static int verify_prog(struct comb_object *obj, struct obj_prog *p, char *err, size_t err_len)
+{
+	char log[4096] = "";
+	struct comb_verify_opts vopts = { .sz = sizeof(vopts), .log_level = 1, .log_buf = log, .log_size = sizeof(log) };
+	struct comb_verify_result res;
+	int rc = comb_verify_object_prog(obj, (size_t)(p - obj->progs), &vopts, &res);
+	if (rc == 0 || !err || !err_len)
+		return rc;
+	/* The log ends with "source: file.c:42: text" when line_info knows the line.
+	 * The message already names file.c:42; add the text: "... [v->packets++;]". */
+	const char *source = strstr(log, "source: ");
+	if (source && (source = strstr(source + 8, ": ")))
+		source += 2 + strspn(source + 2, " \t");
+	int source_len = source ? (int)strcspn(source, "\n") : 0;
+	snprintf(err, err_len, "%s: prog %s (section %s): verifier: %s%s%.*s%s", obj->name, p->name, p->section,
+		 res.message[0] ? res.message : strerror(-rc), source_len ? " [" : "", source_len, source ? source : "",
+		 source_len ? "]" : "");
+	return rc;
 }
 
 static int load_prog(struct comb_object *obj, struct comb_vm *vm, struct obj_prog *p, char *err, size_t err_len)
@@ -501,6 +714,8 @@ static int load_prog(struct comb_object *obj, struct comb_vm *vm, struct obj_pro
 	rc = comb_prog_load(vm, p->insns, p->count, &opts, &p->prog, why, sizeof(why));
 	if (rc && err && err_len)
 		snprintf(err, err_len, "%s: prog %s (section %s): %s", obj->name, p->name, p->section, why);
+	if (!rc && !obj->no_verify)
+		rc = verify_prog(obj, p, err, err_len);
 	return rc;
 }
 
@@ -523,6 +738,16 @@ static int fill_slots(struct comb_object *obj, char *err, size_t err_len)
 	return 0;
 }
 
+int comb_object_set_verify(struct comb_object *obj, bool verify)
+{
+	if (!obj)
+		return -EINVAL;
+	if (obj->loaded)
+		return -EBUSY;
+	obj->no_verify = !verify;
+	return 0;
+}
+
 int comb_object_load(struct comb_object *obj, struct comb_vm *vm, char *err, size_t err_len)
 {
 	if (err && err_len)
@@ -531,7 +756,7 @@ int comb_object_load(struct comb_object *obj, struct comb_vm *vm, char *err, siz
 		return -EINVAL;
 	if (obj->loaded)
 		return -EBUSY;
-	int rc = create_maps(obj);
+	int rc = create_maps(obj, err, err_len);
 	for (size_t i = 0; i < obj->prog_count && !rc; i++)
 		rc = load_prog(obj, vm, &obj->progs[i], err, err_len);
 	if (!rc)
@@ -539,6 +764,7 @@ int comb_object_load(struct comb_object *obj, struct comb_vm *vm, char *err, siz
 	if (rc == -ENOMEM && err && err_len && !err[0])
 		snprintf(err, err_len, "%s: out of memory", obj->name);
 	if (rc) {
+		unpin_created_maps(obj);
 		unload(obj);
 		return rc;
 	}

@@ -93,45 +93,55 @@ static uint8_t *elem_value(const struct comb_map *map, struct hash_elem *e, uint
 	return e->data + map->hash.key_stride + (uint64_t)cpu * map->value_stride;
 }
 
-static uint64_t mix64(uint64_t h)
+/* The 128-bit product of a and b, folded: every bit of a reaches the low
+ * bits (which pick the bucket) through the high half. One multiply. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	__uint128_t p = (__uint128_t)a * b;
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
-/* Eight bytes at a time, then an avalanche so low bits pick buckets well;
- * 4- and 8-byte keys (the common ones) take a direct path. */
-static uint32_t key_hash(const struct comb_map *map, const void *key)
+#define HASH_K1 0x9e3779b97f4a7c15ull
+#define HASH_K2 0xff51afd7ed558ccdull
+
+static inline uint32_t hash_u64(uint64_t k)
+{
+	uint64_t x = fold_mul(k ^ HASH_K1, HASH_K2);
+	return (uint32_t)(x ^ (x >> 32));
+}
+
+/* Eight bytes at a time through fold_mul; 4- and 8-byte keys (the common
+ * ones) take one multiply. key_size is a constant where inlined. */
+static inline __attribute__((always_inline)) uint32_t hash_bytes(const void *key, uint32_t n)
 {
 	const uint8_t *p = key;
-	uint32_t n = map->info.key_size;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
 	if (n == 4) {
 		uint32_t k;
 		memcpy(&k, p, 4);
-		return (uint32_t)mix64(h ^ k);
+		return hash_u64(k);
 	}
 	if (n == 8) {
 		uint64_t k;
 		memcpy(&k, p, 8);
-		return (uint32_t)mix64(h ^ k);
+		return hash_u64(k);
 	}
+	uint64_t h = HASH_K1 ^ n;
 	for (; n >= 8; n -= 8, p += 8) {
 		uint64_t chunk;
 		memcpy(&chunk, p, 8);
-		h = (h ^ chunk) * 0x100000001b3ull;
-		h = (h << 29) | (h >> 35);
+		h = fold_mul(h ^ chunk, HASH_K2);
 	}
 	if (n) {
 		uint64_t tail = 0;
 		memcpy(&tail, p, n);
-		h = (h ^ tail) * 0x100000001b3ull;
+		h = fold_mul(h ^ tail ^ HASH_K1, HASH_K2);
 	}
-	return (uint32_t)mix64(h);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t key_hash(const struct comb_map *map, const void *key)
+{
+	return hash_bytes(key, map->info.key_size);
 }
 
 static uint32_t bucket_index(const struct comb_map *map, uint32_t hash)
@@ -149,34 +159,47 @@ static void publish_link(uint32_t *p, uint32_t link)
 	__atomic_store_n(p, link, __ATOMIC_RELEASE);
 }
 
-static bool link_is_elem(const struct comb_map *map, uint32_t link)
+/* 1..pool_n name an element: one unsigned compare also rejects 0 and the
+ * nulls links (top bit set; pool_n stays below 2^31). */
+static inline bool link_in_pool(const struct hash_state *h, uint32_t link)
 {
-	return link != 0 && !(link & NULLS_BIT) && link <= pool_n(map);
+	return link - 1 < h->pool_n;
 }
 
-static bool keys_equal(const struct comb_map *map, const uint8_t *a, const void *b)
+static bool link_is_elem(const struct comb_map *map, uint32_t link)
 {
-	switch (map->info.key_size) {
-	case 4: {
+	return link_in_pool(&map->hash, link);
+}
+
+static inline __attribute__((always_inline)) bool keys_equal_n(const uint8_t *a, const void *b, uint32_t n)
+{
+	if (n == 4) {
 		uint32_t x, y;
 		memcpy(&x, a, 4);
 		memcpy(&y, b, 4);
 		return x == y;
 	}
-	case 8: {
+	if (n == 8) {
 		uint64_t x, y;
 		memcpy(&x, a, 8);
 		memcpy(&y, b, 8);
 		return x == y;
 	}
-	default:
-		return memcmp(a, b, map->info.key_size) == 0;
-	}
+	return memcmp(a, b, n) == 0;
+}
+
+/* Short keys are compared directly; longer ones first by their hash. */
+static inline __attribute__((always_inline)) bool elem_matches_n(struct hash_elem *e, uint32_t hash,
+								 const void *key, uint32_t n)
+{
+	if (n == 4 || n == 8)
+		return keys_equal_n(e->data, key, n);
+	return e->hash == hash && keys_equal_n(e->data, key, n);
 }
 
 static bool elem_matches(const struct comb_map *map, struct hash_elem *e, uint32_t hash, const void *key)
 {
-	return e->hash == hash && keys_equal(map, elem_key(e), key);
+	return elem_matches_n(e, hash, key, map->info.key_size);
 }
 
 /* One walk of bucket b. 1: found (*found, *slot set); 0: absent (ended on
@@ -203,7 +226,7 @@ static int walk_chain(const struct comb_map *map, uint32_t b, uint32_t hash, con
 }
 
 /* The element holding key, or NULL; *slot receives the link that points to
- * it. Lock-free callers may retry; under the lock one walk is exact. */
+ * it. Used under the lock (one walk is then exact). */
 static struct hash_elem *hash_find(const struct comb_map *map, uint32_t hash, const void *key, uint32_t **slot)
 {
 	uint32_t b = bucket_index(map, hash);
@@ -212,6 +235,28 @@ static struct hash_elem *hash_find(const struct comb_map *map, uint32_t hash, co
 		int rc = walk_chain(map, b, hash, key, &e, slot);
 		if (rc >= 0)
 			return e;
+	}
+	return NULL;
+}
+
+/* The programs' lock-free lookup, specialised by key size n (a constant
+ * where inlined): hash, walk the chain with acquire loads, and walk again
+ * when it did not end on this bucket's nulls link (an element moved). */
+static inline __attribute__((always_inline)) struct hash_elem *lookup_lockfree(const struct hash_state *h,
+									 const void *key, uint32_t n)
+{
+	uint32_t hash = hash_bytes(key, n);
+	uint32_t b = hash & (h->n_buckets - 1);
+	for (int attempt = 0; attempt < LOOKUP_RETRIES; attempt++) {
+		uint32_t link = load_link(&h->buckets[b]);
+		for (uint32_t steps = h->pool_n; link_in_pool(h, link) && steps; steps--) {
+			struct hash_elem *e = (struct hash_elem *)(h->pool + (uint64_t)(link - 1) * h->elem_size);
+			if (elem_matches_n(e, hash, key, n))
+				return e;
+			link = load_link(&e->next);
+		}
+		if (link == (NULLS_BIT | b))
+			return NULL;
 	}
 	return NULL;
 }
@@ -264,6 +309,7 @@ static int hash_init_common(struct comb_map *map, uint32_t allowed, uint32_t val
 	rc = map_alloc_storage(map, buckets_size + elem_size * pool_n(map), err, err_len);
 	if (rc)
 		return rc;
+	h->pool_n = pool_n(map);
 	h->buckets = (uint32_t *)map->storage;
 	h->pool = map->storage + buckets_size;
 	if (map_storage_is_new(map)) {
@@ -495,12 +541,22 @@ static int hash_get_next_key(struct comb_map *map, const void *key, void *next_k
 	return next ? 0 : -ENOENT;
 }
 
+static struct hash_elem *lookup_any_size(struct comb_map *map, const void *key)
+{
+	switch (map->info.key_size) {
+	case 4: return lookup_lockfree(&map->hash, key, 4);
+	case 8: return lookup_lockfree(&map->hash, key, 8);
+	default: return lookup_lockfree(&map->hash, key, map->info.key_size);
+	}
+}
+
 static void *hash_lookup_ptr(struct comb_map *map, const void *key)
 {
-	struct hash_elem *e = hash_find(map, key_hash(map, key), key, NULL);
+	struct hash_elem *e = lookup_any_size(map, key);
 	if (!e)
 		return NULL;
-	touch(map, e);
+	if (map->lru)
+		touch(map, e);
 	if (map->holds_pointers)
 		return map_slot_pointer(elem_value(map, e, 0));
 	return elem_value(map, e, map->percpu ? map_current_cpu(map) : 0);

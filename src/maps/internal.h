@@ -78,7 +78,7 @@ struct map_ops {
 
 /* ---- the shared region (region.c) */
 #define MAP_MAGIC          "COMBMAP"   /* 8 bytes with its NUL */
-#define MAP_FORMAT_VERSION 1u
+#define MAP_FORMAT_VERSION 2u /* 2: hash maps use fold_mul hashing */
 #define MAP_FAMILY_WORDS   32
 #define MAP_NAME_MAX       64
 
@@ -101,6 +101,9 @@ struct map_header {
 	uint32_t recoveries;       /* times a dead lock holder was repaired */
 	uint32_t reserved;
 	pthread_mutex_t lock;      /* robust, process-shared */
+	/* Key/value BTF (pin_btf.c): btf_size bytes of raw BTF follow the
+	 * region in the same file (at offset region_size); 0: none. */
+	uint32_t btf_size, btf_key_type_id, btf_value_type_id, btf_reserved;
 };
 
 struct hash_state {            /* process-local cache of hash.c's layout */
@@ -109,6 +112,7 @@ struct hash_state {            /* process-local cache of hash.c's layout */
 	uint8_t *pool;             /* max_entries + 1 elements of elem_size bytes */
 	uint32_t elem_size;
 	uint32_t key_stride;       /* key_size rounded up to 8 */
+	uint32_t pool_n;           /* max_entries + 1: links 1..pool_n name elements */
 };
 
 /* The process-local handle. */
@@ -130,6 +134,8 @@ struct comb_map {
 	bool holds_pointers;       /* prog array, map-in-map: values are pointers */
 	struct hash_state hash;
 	void *family;              /* the family's own per-process state */
+	void *btf_data;            /* pin_btf.c: a copy of the trailer's BTF, or NULL */
+	uint32_t btf_size;         /* the trailer's size, known before the region is mapped */
 };
 
 extern const struct map_ops comb_array_ops, comb_percpu_array_ops, comb_prog_array_ops,
@@ -154,7 +160,8 @@ uint32_t map_possible_cpus(void);
 uint32_t map_current_cpu(const struct comb_map *map);
 
 /* Per-CPU slots for the VM: call around a program run, so that no two runs
- * at the same time share a slot (nests; leave undoes one enter). */
+ * at the same time share a slot, in this process or any other of the same
+ * user (region.c: a claim table in /dev/shm); nests; leave undoes one enter. */
 void comb_percpu_slot_enter(void);
 void comb_percpu_slot_leave(void);
 
@@ -162,6 +169,11 @@ static inline uint64_t map_round8(uint64_t n)
 {
 	return (n + 7) & ~7ull;
 }
+
+/* Key/value BTF kept after the region (pin_btf.c). */
+int map_btf_load(struct comb_map *map, int fd, char *err, size_t err_len);
+int map_btf_copy_to(const struct comb_map *map, int fd);
+void map_btf_release(struct comb_map *map);
 
 /* Program-side update and delete (what the helpers call). */
 int comb_map_update_from_prog(struct comb_map *map, const void *key, const void *value, uint64_t flags);

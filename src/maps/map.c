@@ -116,10 +116,18 @@ int map_check_flags(const struct comb_map *map, uint32_t allowed, char *err, siz
 	return 0;
 }
 
+/* Cached: glibc's sysconf(_SC_NPROCESSORS_CONF) reads /sys on every call,
+ * and every run of a program with per-CPU maps asks (comb_percpu_slot_enter). */
 uint32_t map_possible_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_CONF);
-	return n > 0 ? (uint32_t)n : 1;
+	static uint32_t cached;
+	uint32_t n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (!n) {
+		long conf = sysconf(_SC_NPROCESSORS_CONF);
+		n = conf > 0 ? (uint32_t)conf : 1;
+		__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 static struct comb_map *map_new_handle(const char *name, uint32_t type)
@@ -229,7 +237,10 @@ int comb_map_open_pinned(const char *path, struct comb_map **out, char *err, siz
 	map->info.max_entries = h.max_entries;
 	map->info.map_flags = h.map_flags;
 	map->info.map_extra = h.map_extra;
+	map->btf_size = h.btf_size;
 	rc = map_attach(map, fd, err, err_len);
+	if (!rc)
+		rc = map_btf_load(map, map->region_fd, err, err_len);
 	if (rc) {
 		if (map->attach_fd >= 0)
 			close(map->attach_fd);
@@ -248,6 +259,7 @@ void comb_map_free(struct comb_map *map)
 	if (map->ops && map->ops->free)
 		map->ops->free(map);
 	map_region_release(map);
+	map_btf_release(map);
 	free(map->name);
 	free(map);
 }

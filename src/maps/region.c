@@ -30,9 +30,10 @@
  * counts) from what is reachable, then marks the mutex consistent.
  *
  * Per-CPU slots: a run claims a slot (the CPU it is on if free, else any
- * free one, else it waits) so no two runs in this process share one; the
- * slot lives in a thread-local while the run lasts. Runs in different
- * processes are not coordinated (they use the CPU they are on).
+ * free one, else it waits) in a claim table shared by all of the user's
+ * processes (/dev/shm), so no two runs share one, in one process or in
+ * several; the slot lives in a thread-local while the run lasts, and a
+ * claim whose thread died is taken back when every slot is claimed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +47,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "maps/internal.h"
@@ -204,10 +206,10 @@ static int region_attach_private(struct comb_map *map, uint64_t data_size, char 
 	if (fstat(map->attach_fd, &st))
 		return map_fail(err, err_len, -errno, map, "cannot stat the pinned file");
 	uint64_t hsize = header_size();
-	if ((uint64_t)st.st_size != hsize + data_size)
+	if ((uint64_t)st.st_size != hsize + data_size + map->btf_size) /* + the BTF trailer (pin_btf.c) */
 		return map_fail(err, err_len, -EINVAL, map,
 				"pinned file is %llu bytes, this definition needs %llu: truncated or corrupted",
-				(unsigned long long)st.st_size, (unsigned long long)(hsize + data_size));
+				(unsigned long long)st.st_size, (unsigned long long)(hsize + data_size + map->btf_size));
 	void *p = mmap(NULL, hsize + data_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, map->attach_fd, 0);
 	if (p == MAP_FAILED)
 		return map_fail(err, err_len, -ENOMEM, map, "cannot map the pinned file");
@@ -310,6 +312,8 @@ static int copy_region_to(struct comb_map *map, const char *path)
 	map_lock(map);
 	if (write(fd, map->header, map->region_size) != (ssize_t)map->region_size)
 		rc = errno ? -errno : -EIO;
+	if (!rc)
+		rc = map_btf_copy_to(map, fd);
 	if (!rc && link(tmp, path))
 		rc = -errno;
 	unlink(tmp);
@@ -361,36 +365,102 @@ int comb_map_unpin(const char *path)
 
 /* ---- per-CPU slots */
 
-#define SLOT_MAX 1024
+/* The claim table: one cache line per slot, holding 0 or the owner's
+ * (pid << 32 | tid). It is a file in /dev/shm shared by every process of
+ * this user, so runs in different processes never share a slot (as no two
+ * programs share a CPU in the kernel); a claim whose owner died is taken
+ * back when a run finds every slot claimed. Without /dev/shm the table is
+ * private to the process. */
+#define SLOT_MAX    1024
+#define SLOT_STRIDE 8 /* u64 words: a cache line per slot */
+#define SLOT_TABLE_BYTES ((size_t)SLOT_MAX * SLOT_STRIDE * sizeof(uint64_t))
 
-static uint8_t slot_claimed[SLOT_MAX];
+static uint64_t slot_local[SLOT_MAX * SLOT_STRIDE];
+static uint64_t *slot_table = slot_local;
+static pthread_once_t slot_table_once = PTHREAD_ONCE_INIT;
 static __thread int slot_current = -1;
 static __thread int slot_depth;
+static __thread uint64_t slot_owner_cache;
 
-static bool slot_try_claim(uint32_t slot)
+static void slot_forget_owner(void)
 {
-	uint8_t expected = 0;
-	return __atomic_compare_exchange_n(&slot_claimed[slot], &expected, 1, false, __ATOMIC_ACQUIRE,
+	slot_owner_cache = 0; /* fork()'s child: new pid and tid */
+}
+
+static void slot_table_open(void)
+{
+	char path[64];
+	pthread_atfork(NULL, NULL, slot_forget_owner);
+	snprintf(path, sizeof(path), "/dev/shm/comb-percpu-slots.%u", (unsigned)geteuid());
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	struct stat st;
+	/* Growing to the same size in two processes at once is harmless. */
+	if (fstat(fd, &st) == 0 && (st.st_size >= (off_t)SLOT_TABLE_BYTES || ftruncate(fd, SLOT_TABLE_BYTES) == 0)) {
+		void *p = mmap(NULL, SLOT_TABLE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED)
+			slot_table = p;
+	}
+	close(fd);
+}
+
+static uint64_t slot_owner_self(void)
+{
+	if (!slot_owner_cache)
+		slot_owner_cache = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+	return slot_owner_cache;
+}
+
+static uint64_t *slot_word(uint32_t slot)
+{
+	return &slot_table[(size_t)slot * SLOT_STRIDE];
+}
+
+static bool slot_try_claim(uint32_t slot, uint64_t me)
+{
+	uint64_t expected = 0;
+	return __atomic_compare_exchange_n(slot_word(slot), &expected, me, false, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED);
+}
+
+static bool slot_owner_is_dead(uint64_t owner)
+{
+	pid_t pid = (pid_t)(owner >> 32), tid = (pid_t)(uint32_t)owner;
+	return syscall(SYS_tgkill, pid, tid, 0) == -1 && errno == ESRCH;
+}
+
+/* Every slot was claimed: free the claims of threads that died in a run. */
+static void slot_reclaim_dead(uint32_t n)
+{
+	for (uint32_t slot = 0; slot < n; slot++) {
+		uint64_t owner = __atomic_load_n(slot_word(slot), __ATOMIC_ACQUIRE);
+		if (owner && slot_owner_is_dead(owner))
+			__atomic_compare_exchange_n(slot_word(slot), &owner, 0, false, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED);
+	}
 }
 
 void comb_percpu_slot_enter(void)
 {
 	if (slot_depth++ > 0)
 		return;
+	pthread_once(&slot_table_once, slot_table_open);
 	uint32_t n = map_possible_cpus();
 	if (n > SLOT_MAX)
 		n = SLOT_MAX;
+	uint64_t me = slot_owner_self();
 	int cpu = sched_getcpu();
 	uint32_t first = cpu > 0 ? (uint32_t)cpu % n : 0;
 	for (;;) {
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t slot = (first + i) % n;
-			if (slot_try_claim(slot)) {
+			if (slot_try_claim(slot, me)) {
 				slot_current = (int)slot;
 				return;
 			}
 		}
+		slot_reclaim_dead(n);
 		sched_yield(); /* more runs than CPUs: wait for one to end */
 	}
 }
@@ -400,7 +470,7 @@ void comb_percpu_slot_leave(void)
 	if (slot_depth == 0 || --slot_depth > 0)
 		return;
 	if (slot_current >= 0)
-		__atomic_store_n(&slot_claimed[slot_current], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(slot_word((uint32_t)slot_current), 0, __ATOMIC_RELEASE);
 	slot_current = -1;
 }
 
@@ -439,7 +509,7 @@ int map_region_read_header(int fd, const char *path, struct map_header *out, cha
 		return bad_file(err, err_len, path, "bad magic (expected \"COMBMAP\")");
 	if (out->version != MAP_FORMAT_VERSION)
 		return bad_file(err, err_len, path, "unsupported format version");
-	if (out->header_size != header_size() || out->region_size != (uint64_t)st.st_size ||
+	if (out->header_size != header_size() || out->region_size + out->btf_size != (uint64_t)st.st_size ||
 	    out->data_size != out->region_size - out->header_size)
 		return bad_file(err, err_len, path, "sizes in the header do not match the file (truncated or corrupted)");
 	if (!memchr(out->name, '\0', sizeof(out->name)))

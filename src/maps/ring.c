@@ -1,15 +1,72 @@
 /* src/maps/ring.c - the shared-memory ring under RINGBUF, USER_RINGBUF and
  * PERF_EVENT_ARRAY: layout, reservation, commit, consumption, wakeups.
  *
- * See ring.h for the layout. The algorithm is the kernel's: a producer
- * reserves len = round_up(size + 8, 8) bytes at producer_pos under the lock,
- * provided neither the consumer's position nor the oldest record still being
- * written (pending_pos) is more than size - 1 bytes behind the new end, so a
- * full ring makes reserve fail and nothing is overwritten. The header's len
- * gets the BUSY bit, producer_pos is published with release ordering, and
- * commit later clears BUSY (adding DISCARD on discard) with a full barrier.
- * The consumer (one at a time) walks from consumer_pos, stops at the first
- * BUSY record and publishes consumer_pos with release ordering.
+ * See ring.h for the layout (the kernel's, byte for byte). Positions are
+ * 64-bit byte counts that only grow; a record of size bytes spans
+ * len = round_up(size + 8, 8) bytes and may not end more than size - 1
+ * bytes after consumer_pos (so a full ring refuses, never overwrites).
+ *
+ * Protocol (RINGBUF, any number of producers in any threads and processes,
+ * one consumer):
+ *  P1 reserve: c = a consumer_pos this process saw (cached_cons, a lower
+ *     bound; re-read with acquire only when the ring looks full); CAS
+ *     producer_pos from p to p + len, if p + len - c <= size - 1.
+ *  P2 write the BUSY header {size | BUSY, pg_off} as one 64-bit store; pg_off
+ *     is never 0 (the data is 3 pages after the meta page).
+ *  P3 commit: fill the sample, then one 64-bit release store of the header
+ *     without BUSY (DISCARD added on discard).
+ *  P4 wakeup check: load waiters (no barrier between P3 and P4); if a
+ *     consumer may sleep, wake it when consumer_pos == this record (or
+ *     BPF_RB_FORCE_WAKEUP).
+ *  C1 consume: from consumer_pos, follow headers (acquire loads) while the
+ *     header word is committed (pg_off != 0 and not BUSY); deliver the
+ *     records not discarded. producer_pos is not needed (and not read).
+ *  C2 publish, every few KiB and at the end: zero the consumed bytes, then
+ *     release-store consumer_pos.
+ *  C3 sleep: waiters += 1 (locked: a full barrier), membarrier(GLOBAL_
+ *     EXPEDITED), look at the header at consumer_pos again, sleep only if it
+ *     is not committed. A consumer whose fd is watched from outside stays a
+ *     waiter and does the membarrier + look after each consume that moved.
+ * Why nothing is lost, reordered or torn:
+ *  - Exclusive space: the CAS hands out disjoint [p, p + len); the space
+ *    check with a lower bound of consumer_pos is conservative, and the
+ *    bytes it allows were consumed, hence zeroed, before the release of a
+ *    position >= c, which P1 acquired (cached_cons is itself stored with
+ *    release and loaded with acquire), so P2's store follows the zeroing.
+ *  - No stale header: every 8-byte word between consumer_pos and the end of
+ *    the last lap is 0 (fresh file or zeroed at C2), so the consumer at a
+ *    position a producer owns reads 0 (not written yet), BUSY, or the
+ *    committed header; it stops on the first two. Records are contiguous
+ *    from consumer_pos, so the word at consumer_pos is always a header.
+ *  - Not torn: the committed header is released after the payload's stores
+ *    and acquired before the consumer reads them.
+ *  - Order: positions grow with each CAS, so one producer's records sit in
+ *    the order it reserved them, and the consumer reads positions in order.
+ *  - No missed wakeup: the consumer sleeps only after C3. membarrier makes
+ *    every running thread of a registered process (every process that
+ *    opened a ring registers; fork()ed children again) execute a full
+ *    barrier; a thread not running passes one when it is switched. For a
+ *    producer thread that barrier falls before P3, between P3 and P4, or
+ *    after P4. Before P3: P4 comes after it and sees waiters (stored before
+ *    the membarrier). Otherwise P3 precedes the barrier, so C3's look after
+ *    the membarrier sees the committed header and the consumer does not
+ *    sleep. Either the consumer sees the record or the producer sees the
+ *    waiter; the producer then reads consumer_pos, published before waiters
+ *    (C2 then C3), and the adaptive rule is the kernel's: records before
+ *    this one still unread means their own commits wake the consumer (the
+ *    consumer stops only at an uncommitted record, whose commit sees
+ *    consumer_pos == its position). A process where membarrier is refused
+ *    (seccomp) puts a full fence between P3 and P4 instead; a consumer whose
+ *    membarrier is refused falls back to MEMBARRIER_CMD_GLOBAL, then to a
+ *    fence plus sleeping at most 10 ms at a time.
+ * A producer killed with -9 between reserve and commit leaves its record
+ * reserved forever (a 0 or BUSY header): as in the kernel, where a reserved
+ * record that is never submitted blocks the consumer at it, the consumer
+ * delivers everything before it and waits there; producers are never
+ * blocked by it (no lock) and go on until the ring is full. Nothing torn
+ * is ever delivered. The kernel also keeps pending_pos (oldest busy
+ * record) to defend against a consumer that skips busy records; ours never
+ * does, so the field stays 0 here.
  *
  * Adaptive wakeup, as the kernel: commit wakes the consumer only when the
  * consumer has caught up to this very record (consumer_pos == its
@@ -25,6 +82,8 @@
 #include <signal.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <unistd.h>
 
 #include "maps/ring.h"
@@ -32,16 +91,22 @@
 #define RB_NO_WAKEUP    1ull
 #define RB_FORCE_WAKEUP 2ull
 
+static unsigned page_shift_cache;
+
+static unsigned ring_page_shift_slow(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned s = (unsigned)__builtin_ctzl((unsigned long)(page > 0 ? page : 4096));
+	__atomic_store_n(&page_shift_cache, s, __ATOMIC_RELAXED);
+	return s;
+}
+
 unsigned ring_page_shift(void)
 {
-	static unsigned shift;
-	unsigned s = __atomic_load_n(&shift, __ATOMIC_RELAXED);
-	if (!s) {
-		long page = sysconf(_SC_PAGESIZE);
-		s = (unsigned)__builtin_ctzl((unsigned long)(page > 0 ? page : 4096));
-		__atomic_store_n(&shift, s, __ATOMIC_RELAXED);
-	}
-	return s;
+	unsigned s = __atomic_load_n(&page_shift_cache, __ATOMIC_RELAXED);
+	if (__builtin_expect(s != 0, 1))
+		return s;
+	return ring_page_shift_slow();
 }
 
 static size_t page_size(void)
@@ -53,14 +118,57 @@ static size_t page_size(void)
 static __thread uint32_t cached_pid;
 static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 
+/* How this process's commits order their store before the waiters load:
+ * 1 registered for membarrier(GLOBAL_EXPEDITED) (no fence needed), -1 a
+ * full fence. 0 until the first ring is opened. */
+static int commit_barrier_mode;
+
+static void register_for_membarrier(void)
+{
+	long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+	__atomic_store_n(&commit_barrier_mode, rc == 0 ? 1 : -1, __ATOMIC_SEQ_CST);
+}
+
 static void forget_pid(void)
 {
 	cached_pid = 0;
+	register_for_membarrier(); /* a child is a new mm: register it before it runs on */
 }
 
 static void install_fork_handler(void)
 {
 	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static pthread_once_t membarrier_once = PTHREAD_ONCE_INIT;
+
+static void setup_process(void)
+{
+	register_for_membarrier();
+	pthread_once(&pid_once, install_fork_handler);
+}
+
+/* 0: not tried yet; 1: GLOBAL_EXPEDITED works; 2: GLOBAL works; 3: neither. */
+static int consumer_barrier_mode;
+
+void ring_consumer_barrier(void)
+{
+	int mode = __atomic_load_n(&consumer_barrier_mode, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (mode <= 1 && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
+		mode = 1;
+	else if (mode <= 2 && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+		mode = 2;
+	else
+		mode = 3;
+	__atomic_store_n(&consumer_barrier_mode, mode, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Can a sleeping consumer rely on the membarrier protocol? */
+static bool consumer_can_sleep_forever(void)
+{
+	return __atomic_load_n(&consumer_barrier_mode, __ATOMIC_RELAXED) != 3;
 }
 
 static uint32_t self_pid(void)
@@ -182,6 +290,7 @@ int ring_open(int fd, uint64_t offset, uint64_t data_size, bool fresh, int event
 			return rc;
 		}
 	}
+	pthread_once(&membarrier_once, setup_process);
 	*out = ring;
 	return 0;
 }
@@ -226,48 +335,89 @@ static uint64_t record_span(uint32_t len)
 	return ((uint64_t)(len & ~(RING_BUSY_BIT | RING_DISCARD_BIT)) + RING_HDR_SIZE + 7) & ~7ull;
 }
 
+/* A header word: committed (consumable) when pg_off is set and BUSY is not. */
+static bool header_committed(uint64_t word)
+{
+	return (word >> 32) != 0 && !((uint32_t)word & RING_BUSY_BIT);
+}
+
+static uint64_t *header_at(const struct ring *ring, uint64_t pos)
+{
+	return (uint64_t *)(ring->data + (pos & ring->mask));
+}
+
+/* Re-read consumer_pos (the ring looks full) and remember it. */
+static uint64_t refresh_consumer_pos(struct ring *ring)
+{
+	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&ring->cached_cons, cons, __ATOMIC_RELEASE);
+	return cons;
+}
+
+#define RING_PREFETCH_AHEAD 256 /* bytes: four cache lines */
+
+/* P1: claim [*pos, *pos + len) by CAS on producer_pos; false when full. */
+static bool claim_space(struct ring *ring, uint64_t len, uint64_t *pos)
+{
+	uint64_t cons = __atomic_load_n(&ring->cached_cons, __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n(ring->producer_pos, __ATOMIC_RELAXED);
+	for (;;) {
+		if (prod + len - cons > ring->mask) {
+			cons = refresh_consumer_pos(ring); /* read before prod: cons <= prod */
+			prod = __atomic_load_n(ring->producer_pos, __ATOMIC_RELAXED);
+			if (prod + len - cons > ring->mask)
+				return false;
+		}
+		if (__atomic_compare_exchange_n(ring->producer_pos, &prod, prod + len, true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			*pos = prod;
+			return true;
+		}
+	}
+}
+
 void *ring_reserve(struct ring *ring, uint64_t size)
 {
 	if (size > RING_MAX_RECORD)
 		return NULL;
-	uint64_t len = (size + RING_HDR_SIZE + 7) & ~7ull;
-	if (len > ring->mask + 1)
+	uint64_t len = (size + RING_HDR_SIZE + 7) & ~7ull, pos;
+	if (len > ring->mask || !claim_space(ring, len, &pos))
 		return NULL;
-	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
-	ring_lock(ring);
-	uint64_t prod = *ring->producer_pos, pend = *ring->pending_pos;
-	while (pend < prod) { /* skip records already committed */
-		const struct ring_record_hdr *h = (const void *)(ring->data + (pend & ring->mask));
-		uint32_t hlen = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);
-		if (hlen & RING_BUSY_BIT)
-			break;
-		pend += record_span(hlen);
-	}
-	*ring->pending_pos = pend;
-	if (prod + len - cons > ring->mask || prod + len - pend > ring->mask) {
-		ring_unlock(ring);
-		return NULL;
-	}
-	struct ring_record_hdr *hdr = (void *)(ring->data + (prod & ring->mask));
-	hdr->len = (uint32_t)size | RING_BUSY_BIT;
-	hdr->pg_off = (uint32_t)(((uint8_t *)hdr - (uint8_t *)ring->meta) >> ring_page_shift());
-	__atomic_store_n(ring->producer_pos, prod + len, __ATOMIC_RELEASE);
-	ring_unlock(ring);
+	uint64_t *hdr = header_at(ring, pos);
+	/* Ask for the line a few records ahead now: the consumer zeroed it a
+	 * lap ago, and fetching it only when the next CAS waits for the
+	 * stores to drain would stall this producer on every line. */
+	__builtin_prefetch(ring->data + ((pos + RING_PREFETCH_AHEAD) & ring->mask), 1);
+	uint64_t pg_off = ((uint8_t *)hdr - (uint8_t *)ring->meta) >> ring_page_shift();
+	__atomic_store_n(hdr, (uint64_t)((uint32_t)size | RING_BUSY_BIT) | pg_off << 32, __ATOMIC_RELAXED);
 	return hdr + 1;
+}
+
+/* P4: wake a consumer that may sleep, by the kernel's adaptive rule. */
+static void wake_after_commit(struct ring *ring, const uint64_t *hdr, uint64_t flags)
+{
+	if ((flags & RB_NO_WAKEUP) && !(flags & RB_FORCE_WAKEUP))
+		return;
+	if (!__atomic_load_n(&ring->meta->waiters, __ATOMIC_ACQUIRE))
+		return; /* nobody asleep, and consumer_pos's line stays unread */
+	uint64_t rec_pos = (uint64_t)((const uint8_t *)hdr - ring->data);
+	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE) & ring->mask;
+	if ((flags & RB_FORCE_WAKEUP) || cons == rec_pos)
+		ring_notify(ring);
 }
 
 void ring_commit(void *sample, uint64_t flags, bool discard)
 {
-	struct ring_record_hdr *hdr = (struct ring_record_hdr *)sample - 1;
-	struct ring *ring = ring_of_record(hdr);
-	uint32_t len = hdr->len & ~RING_BUSY_BIT;
+	uint64_t *hdr = (uint64_t *)sample - 1;
+	uint64_t word = __atomic_load_n(hdr, __ATOMIC_RELAXED);
+	struct ring *ring = ring_of_record((const struct ring_record_hdr *)hdr);
+	uint32_t len = (uint32_t)word & ~RING_BUSY_BIT;
 	if (discard)
 		len |= RING_DISCARD_BIT;
-	__atomic_exchange_n(&hdr->len, len, __ATOMIC_SEQ_CST);
-	uint64_t rec_pos = (uint64_t)((uint8_t *)hdr - ring->data);
-	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_SEQ_CST) & ring->mask;
-	if ((flags & RB_FORCE_WAKEUP) || (cons == rec_pos && !(flags & RB_NO_WAKEUP)))
-		ring_notify(ring);
+	__atomic_store_n(hdr, (word & ~0xffffffffull) | len, __ATOMIC_RELEASE);
+	if (__builtin_expect(__atomic_load_n(&commit_barrier_mode, __ATOMIC_RELAXED) != 1, 0))
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* no membarrier here: P3 | fence | P4 */
+	wake_after_commit(ring, hdr, flags);
 }
 
 int ring_output(struct ring *ring, const void *data, uint64_t size, uint64_t flags)
@@ -314,6 +464,7 @@ static int fifo_for_wakeup(struct ring *ring)
 
 void ring_notify(struct ring *ring)
 {
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* slow path: order the caller's stores first */
 	if (!__atomic_load_n(&ring->meta->waiters, __ATOMIC_SEQ_CST))
 		return; /* the consumer is awake and will see the record */
 	if (__atomic_exchange_n(&ring->meta->wake_pending, 1, __ATOMIC_SEQ_CST))
@@ -334,7 +485,10 @@ void ring_notify(struct ring *ring)
 bool ring_wait_begin(struct ring *ring)
 {
 	__atomic_add_fetch(&ring->meta->waiters, 1, __ATOMIC_SEQ_CST);
-	return ring_has_data(ring);
+	ring_consumer_barrier();
+	/* Without any membarrier a wakeup may be missed: never report "idle"
+	 * for long (callers sleep; a false "data" only makes them look). */
+	return ring_has_data(ring) || !consumer_can_sleep_forever();
 }
 
 void ring_wait_end(struct ring *ring)
@@ -377,45 +531,71 @@ int ring_register_fifo(struct ring *ring, const char *fifo_path)
 
 bool ring_has_data(const struct ring *ring)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
-	uint64_t prod = __atomic_load_n(ring->producer_pos, __ATOMIC_ACQUIRE);
-	if (cons >= prod)
-		return false;
-	const uint32_t *len = (const uint32_t *)(ring->data + (cons & ring->mask));
-	return !(__atomic_load_n(len, __ATOMIC_ACQUIRE) & RING_BUSY_BIT);
+	return header_committed(__atomic_load_n(header_at(ring, cons), __ATOMIC_ACQUIRE));
+}
+
+/* Bytes consumed between two publications of consumer_pos. */
+static uint64_t publish_interval(const struct ring *ring)
+{
+	uint64_t quarter = (ring->mask + 1) / 4;
+	return quarter < 16384 ? quarter : 16384;
+}
+
+/* C2: zero [*published, cons) (so no stale header survives), then release
+ * consumer_pos. The range is contiguous thanks to the data's second view. */
+static void publish_consumed(struct ring *ring, uint64_t *published, uint64_t cons)
+{
+	if (cons == *published)
+		return;
+	memset(ring->data + (*published & ring->mask), 0, cons - *published);
+	__atomic_store_n(ring->consumer_pos, cons, __ATOMIC_RELEASE);
+	*published = cons;
+}
+
+/* C1: deliver committed records from *cons on; 0, or fn's value < 0.
+ * producer_pos is never read: a committed header is always below it, and
+ * leaving its line alone spares the producers' CAS a cache miss. A length
+ * beyond the ring (a corrupt file) stops the walk. */
+static int consume_committed(struct ring *ring, uint64_t *cons, ring_record_fn fn, void *ctx, long *count)
+{
+	uint64_t pos = *cons, published = pos, interval = publish_interval(ring);
+	int rc = 0;
+	for (;;) {
+		uint64_t *hdr = header_at(ring, pos);
+		uint64_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		uint32_t len = (uint32_t)word;
+		if (!header_committed(word) || record_span(len) > ring->mask)
+			break; /* not written yet, BUSY, or corrupt: wait there */
+		pos += record_span(len);
+		if (!(len & RING_DISCARD_BIT)) {
+			(*count)++;
+			if ((rc = fn(ctx, hdr + 1, len)) < 0)
+				break;
+		}
+		if (pos - published >= interval)
+			publish_consumed(ring, &published, pos);
+	}
+	publish_consumed(ring, &published, pos);
+	*cons = pos;
+	return rc < 0 ? rc : 0;
 }
 
 long ring_consume(struct ring *ring, ring_record_fn fn, void *ctx)
 {
-	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
+	uint64_t cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_RELAXED), start = cons;
 	long count = 0;
 	for (;;) {
-		bool progressed = false;
-		uint64_t prod = __atomic_load_n(ring->producer_pos, __ATOMIC_ACQUIRE);
-		while (cons < prod) {
-			uint32_t *lenp = (uint32_t *)(ring->data + (cons & ring->mask));
-			uint32_t len = __atomic_load_n(lenp, __ATOMIC_ACQUIRE);
-			if (len & RING_BUSY_BIT)
-				break;
-			progressed = true;
-			cons += record_span(len);
-			if (!(len & RING_DISCARD_BIT)) {
-				int rc = fn(ctx, lenp + 2, len & ~RING_DISCARD_BIT);
-				if (rc < 0) {
-					__atomic_store_n(ring->consumer_pos, cons, __ATOMIC_RELEASE);
-					return rc;
-				}
-				count++;
-			}
-			/* Publish the position every few records, not after each:
-			 * producers read it on every reserve and commit, so each
-			 * store costs them a cache miss. */
-			if ((count & 63) == 0)
-				__atomic_store_n(ring->consumer_pos, cons, __ATOMIC_RELEASE);
-		}
-		__atomic_store_n(ring->consumer_pos, cons, __ATOMIC_RELEASE);
-		if (!progressed)
+		int rc = consume_committed(ring, &cons, fn, ctx, &count);
+		if (rc < 0)
+			return rc;
+		/* C3 for a consumer watched from outside (a permanent waiter):
+		 * after moving, make sure no commit missed our new position. */
+		if (cons == start || !__atomic_load_n(&ring->meta->waiters, __ATOMIC_SEQ_CST))
+			return count;
+		ring_consumer_barrier();
+		start = cons;
+		if (!ring_has_data(ring))
 			return count;
 	}
 }

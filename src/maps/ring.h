@@ -21,19 +21,21 @@
  *
  * Records: an 8-byte header { u32 len; u32 pg_off } then len bytes, padded
  * to 8. len carries RING_BUSY_BIT while the producer still writes the record
- * and RING_DISCARD_BIT when it was discarded. Producers reserve under the
- * meta page's spin lock, whose word holds the owner's pid so that a process
- * killed while holding it is detected and the lock taken over (the critical
- * section is a few stores; a kernel spin lock plays this part in the
- * kernel); committing and consuming take no lock.
+ * and RING_DISCARD_BIT when it was discarded. RINGBUF producers reserve
+ * without a lock (a CAS on producer_pos); the consumer zeroes what it
+ * consumed, so a header word of 0 means "reserved, header not yet written".
+ * ring.c's design comment has the protocol and its proof. USER_RINGBUF
+ * producers (user_ringbuf.c) still serialise on the meta page's lock, whose
+ * word holds the owner's pid so that a process killed while holding it is
+ * detected and the lock taken over.
  *
  * Wakeups: a consumer sleeps on a file descriptor. Within a process and its
  * fork()ed children that is an eventfd made with the ring; a consumer in an
  * unrelated process registers a FIFO path in the meta page and producers
- * write a byte to it (producers open it O_RDWR: never SIGPIPE, never block). Producers make the system call only when a consumer
- * may be asleep (meta->waiters, raised before it sleeps or while someone
- * watches the fd) and at most once per wakeup it has not drained yet
- * (meta->wake_pending).
+ * write a byte to it (producers open it O_RDWR: never SIGPIPE, never block).
+ * Producers make the system call only when a consumer may be asleep
+ * (meta->waiters, raised before it sleeps or while someone watches the fd)
+ * and at most once per wakeup it has not drained yet (meta->wake_pending).
  */
 #ifndef COMB_MAPS_RING_H
 #define COMB_MAPS_RING_H
@@ -55,18 +57,21 @@ struct ring_record_hdr {
 	uint32_t pg_off;
 };
 
-/* Page 0 of the shared region. */
+/* Page 0 of the shared region. The producers' lock and the consumer's
+ * wakeup words sit on cache lines of their own: a consumer going to sleep
+ * or draining a wakeup must not take the line a producer locks away from
+ * it on every record. */
+#define RING_CACHE_LINE 64
 struct ring_meta {
 	uint64_t magic;
 	uint64_t data_size;
-	uint32_t lock;            /* producers' reservations: 0 or the owner's pid */
-	uint32_t waiters;         /* consumers asleep (or watching an fd): wake them */
-	uint32_t wake_pending;    /* a wakeup was sent and the consumer has not drained it */
 	uint32_t wake_gen;        /* bumped whenever wake_path changes */
 	uint32_t drain_busy;      /* user ring buffer: a drain is running */
-	uint32_t reserved;
 	uint64_t lost;            /* perf event array: records dropped, ring full */
 	char wake_path[256];      /* FIFO of a consumer in another process, or "" */
+	_Alignas(RING_CACHE_LINE) uint32_t lock; /* producers' reservations: 0 or the owner's pid */
+	_Alignas(RING_CACHE_LINE) uint32_t waiters; /* consumers asleep (or watching an fd): wake them */
+	uint32_t wake_pending;    /* a wakeup was sent and the consumer has not drained it */
 };
 
 /* The local (private) page. */
@@ -84,6 +89,10 @@ struct ring {
 	bool owns_event_fd;
 	int fifo_fd;              /* producer side: the registered FIFO, or -1 */
 	uint32_t fifo_gen;
+	/* Producers of this process: a consumer_pos seen lately (a lower
+	 * bound of the real one), so reserve reads the consumer's line only
+	 * when the ring looks full. Own cache line: producers write it rarely. */
+	_Alignas(RING_CACHE_LINE) uint64_t cached_cons;
 };
 
 /* Page size, as a shift. */
@@ -126,8 +135,11 @@ void ring_drain_wakeup(struct ring *ring, int fd);
 /* Consumer: about to sleep (or watching the fd from outside): producers
  * must wake it. ring_wait_begin returns true if data arrived meanwhile. */
 bool ring_wait_begin(struct ring *ring);
+/* Make every producer's earlier stores visible to this thread, or every
+ * producer's later loads see this thread's earlier stores (membarrier). */
+void ring_consumer_barrier(void);
 void ring_wait_end(struct ring *ring);
-/* The producers' lock (also used by user_ringbuf.c). */
+/* The lock of USER_RINGBUF producers and FIFO registration. */
 void ring_lock(struct ring *ring);
 void ring_unlock(struct ring *ring);
 /* Consumer in another process: wake it through a FIFO at path (made if

@@ -245,18 +245,22 @@ static bool any_data(const struct comb_ring_buffer *rb)
 }
 
 /* Before sleeping, look again for a short while: a producer that is about
- * to commit then needs no system call to wake us. */
-#define POLL_SPINS 2000
+ * to commit then needs no system call to wake us. Look only every
+ * POLL_LOOK_EVERY pauses (about a microsecond): each look pulls the cache
+ * line the producer is writing, and looking at every record would make it
+ * cross between the CPUs once per record instead of once per batch. */
+#define POLL_PAUSES    2048
+#define POLL_LOOK_EVERY 32
 
 int comb_ring_buffer_poll(struct comb_ring_buffer *rb, int timeout_ms)
 {
 	int n = comb_ring_buffer_consume(rb); /* also re-arms every wakeup */
 	if (n != 0)
 		return n;
-	for (int spin = 0; spin < POLL_SPINS; spin++) {
-		if (any_data(rb))
-			return comb_ring_buffer_consume(rb);
+	for (int pause = 1; pause <= POLL_PAUSES; pause++) {
 		__builtin_ia32_pause();
+		if (pause % POLL_LOOK_EVERY == 0 && any_data(rb))
+			return comb_ring_buffer_consume(rb);
 	}
 	bool arrived = false;
 	for (size_t i = 0; i < rb->count; i++)

@@ -364,6 +364,9 @@ static void set_return(struct venv *env, struct vstate *st, const struct call_me
 	case COMB_RET_PTR_TO_MEM_OR_BTF_ID:
 	case COMB_RET_PTR_TO_BTF_ID:
 		r0.type = VT_BTF_ID;
+		if (p->ret_btf && !env->btf)
+			verifier_btf_open(env, NULL);
+		r0.btf_id = verifier_btf_struct_id(env, p->ret_btf);
 		break;
 	default:
 		r0 = vreg_unknown();
@@ -456,9 +459,16 @@ int verifier_check_local_call(struct venv *env, struct vstate *st, size_t *idx)
 }
 
 /* Return codes the kernel enforces for some program types: [lo, hi]. */
-static bool return_range(uint32_t prog_type, int64_t *lo, int64_t *hi)
+static bool return_range(const struct venv *env, int64_t *lo, int64_t *hi)
 {
-	switch (prog_type) {
+	if (env->prog_type == BPF_PROG_TYPE_TRACING) {
+		/* fentry/fexit must return 0, iterators 0 or 1 (check_return_code) */
+		*lo = 0;
+		*hi = env->attach_type == BPF_TRACE_ITER ? 1 : 0;
+		return env->attach_type == BPF_TRACE_FENTRY || env->attach_type == BPF_TRACE_FEXIT ||
+		       env->attach_type == BPF_TRACE_ITER;
+	}
+	switch (env->prog_type) {
 	case BPF_PROG_TYPE_CGROUP_SKB:
 	case BPF_PROG_TYPE_CGROUP_SOCK:
 	case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
@@ -476,11 +486,13 @@ static bool return_range(uint32_t prog_type, int64_t *lo, int64_t *hi)
 
 int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx)
 {
-	int rc = verifier_check_reg_init(env, st, *idx, 0);
-	if (rc)
-		return rc;
 	struct vframe *f = vstate_cur(st);
 	struct vreg *r0 = &f->regs[0];
+	/* A function returning void leaves r0 unset, as the kernel allows: the
+	 * caller's r0 is then not initialized, and reading it is refused. */
+	int rc = st->nframes > 1 && !f->callback ? 0 : verifier_check_reg_init(env, st, *idx, 0);
+	if (rc)
+		return rc;
 	if (f->callback) {
 		if (r0->type != VT_SCALAR)
 			return verifier_reject(env, st, *idx, "a callback must return a number");
@@ -503,7 +515,7 @@ int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx)
 				       "bpf_ringbuf_reserve record) is never released: submit or discard "
 				       "it on every path before exit");
 	int64_t lo, hi;
-	if (return_range(env->prog_type, &lo, &hi)) {
+	if (return_range(env, &lo, &hi)) {
 		if (r0->type != VT_SCALAR)
 			return verifier_reject(env, st, *idx, "the program must return a number in [%lld, %lld]",
 					       (long long)lo, (long long)hi);

@@ -24,7 +24,8 @@
 
 static struct vreg sized_value(int size, bool sign_extend)
 {
-	struct comb_scalar v = comb_scalar_urange(0, size == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1);
+	/* size > 8: a helper's memory argument; the value is not used */
+	struct comb_scalar v = comb_scalar_urange(0, size >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * size)) - 1);
 	if (sign_extend && size < 8) {
 		struct comb_insn sx = { .code = COMB_CLS_ALU64 | COMB_SRC_X | COMB_ALU_MOV,
 					.off = (int16_t)(size * 8) };
@@ -226,10 +227,17 @@ static int ctx_access(struct venv *env, struct vstate *st, const struct access *
 				       "allowed: store it from a register");
 	if (a->write && vreg_is_ptr(a->value))
 		return verifier_reject(env, st, a->idx, "storing a pointer into the context is not allowed");
+	if (verifier_is_btf_ctx(env)) {
+		int rc = verifier_btf_ctx_access(env, st, a->idx, a->off, a->size, a->write, a->out);
+		if (rc == 0 && a->sign_extend && a->out->type == VT_SCALAR)
+			*a->out = sized_value(a->size, true);
+		return rc;
+	}
 	if (a->off < 0)
 		return verifier_reject(env, st, a->idx, "negative context offset %lld", (long long)a->off);
 	struct comb_ctx_field_info info;
-	int rc = comb_ctx_access(env->prog_type, (uint32_t)a->off, (uint32_t)a->size, a->write, &info);
+	int rc = comb_ctx_access_attach(env->prog_type, env->attach_type, (uint32_t)a->off, (uint32_t)a->size,
+					 a->write, &info);
 	if (rc)
 		return verifier_reject(env, st, a->idx, "%s", info.reason);
 	if (!a->write)
@@ -251,7 +259,7 @@ static bool map_readonly(const struct venv *env, uint32_t index, struct comb_map
 static bool read_frozen(const struct venv *env, const struct access *a, int64_t lo, uint64_t *value)
 {
 	struct comb_map_info info;
-	if (!map_readonly(env, a->ptr->map, &info) || info.type != BPF_MAP_TYPE_ARRAY ||
+	if (a->size > 8 || !map_readonly(env, a->ptr->map, &info) || info.type != BPF_MAP_TYPE_ARRAY ||
 	    !comb_scalar_is_const(&a->ptr->var))
 		return false;
 	uint8_t *base = comb_map_array_value((struct comb_map *)env->maps[a->ptr->map], 0);
@@ -367,6 +375,14 @@ static int check_access(struct venv *env, struct vstate *st, const struct access
 	}
 	case VT_PKT:
 	case VT_PKT_META: return pkt_access(env, st, a);
+	case VT_BTF_ID: {
+		struct vreg loaded;
+		int rc = verifier_btf_struct_access(env, st, a->idx, a->regno, p, a->off, a->size, a->write,
+						    &loaded);
+		if (rc == 0 && a->out)
+			*a->out = a->sign_extend && loaded.type == VT_SCALAR ? sized_value(a->size, true) : loaded;
+		return rc;
+	}
 	case VT_PKT_END:
 		return verifier_reject(env, st, a->idx, "r%d is data_end, the end of the packet: it marks "
 				       "a limit and cannot be dereferenced", a->regno);

@@ -15,6 +15,7 @@
 #include "verifier/state.h"
 
 struct vcheck; /* a pruning checkpoint (verifier.c) */
+struct btf;
 
 struct venv {
 	const struct comb_insn *insns;
@@ -36,6 +37,7 @@ struct venv {
 	size_t nsub;
 	uint16_t *live_in;
 	bool *prune_point;
+	bool *loop_head;            /* target of a backward jump: always a checkpoint */
 	struct vcheck **visited;    /* per insn: checkpoints proven or in progress */
 	struct vcheck *checkpoints; /* all of them, for freeing */
 	size_t ncheckpoints;
@@ -43,6 +45,14 @@ struct venv {
 	/* pending branches */
 	struct vpending *pending;
 	size_t npending, cap_pending;
+	/* BTF-typed contexts and kernel objects (btf_ctx.c) */
+	const struct btf *btf;      /* kernel BTF, NULL if none */
+	bool own_btf;               /* loaded for this run: freed at the end */
+	uint32_t attach_type;
+	const char *attach_target;
+	int ctx_nargs;
+	bool ctx_typed;
+	uint32_t ctx_arg_type[12];
 };
 
 struct vpending {
@@ -81,7 +91,23 @@ int verifier_check_local_call(struct venv *env, struct vstate *st, size_t *idx);
  * when the program's exit was reached (the path is done), or an error. */
 int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx);
 
+/* btf_ctx.c */
+bool verifier_is_btf_ctx(const struct venv *env);
+int verifier_btf_open(struct venv *env, const char *path);
+int verifier_btf_ctx_init(struct venv *env);
+int verifier_btf_ctx_access(struct venv *env, struct vstate *st, size_t idx, int64_t off, int size,
+			    bool write, struct vreg *out);
+int verifier_btf_struct_access(struct venv *env, struct vstate *st, size_t idx, int regno,
+			       const struct vreg *ptr, int64_t insn_off, int size, bool write, struct vreg *out);
+uint32_t verifier_btf_struct_id(const struct venv *env, const char *name);
+const char *verifier_btf_struct_name(const struct venv *env, uint32_t id);
+
 /* verifier.c */
+struct btf;
+/* comb_verify with a kernel BTF the caller keeps (NULL: loaded from
+ * opts->target_btf_path when a tracing program needs it). */
+int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
+		 const struct btf *btf, struct comb_verify_result *res);
 uint32_t verifier_new_id(struct venv *env);
 int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx);
 int verifier_subprog_of(const struct venv *env, size_t idx);

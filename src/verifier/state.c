@@ -87,6 +87,28 @@ void vstate_pop_frame(struct vstate *s)
 	s->frames[s->nframes] = NULL;
 }
 
+/* Copy a frame, its stack only from the lowest slot in use: most programs
+ * use a small part of the 512 bytes, and states are copied at every branch.
+ * Spill records of slots that are not SLOT_SPILL are never read. */
+static void frame_copy(struct vframe *dst, const struct vframe *src)
+{
+	int low = 0;
+	while (low < VSTACK_SLOTS) {
+		uint64_t word;
+		memcpy(&word, &src->stype[low * 8], 8);
+		if (word)
+			break;
+		low++;
+	}
+	memcpy(dst->regs, src->regs, sizeof(src->regs));
+	memset(dst->stype, SLOT_INVALID, (size_t)low * 8);
+	memcpy(&dst->stype[low * 8], &src->stype[low * 8], (size_t)(VSTACK_SLOTS - low) * 8);
+	memcpy(&dst->spill[low], &src->spill[low], (size_t)(VSTACK_SLOTS - low) * sizeof(src->spill[0]));
+	dst->callsite = src->callsite;
+	dst->subprog = src->subprog;
+	dst->callback = src->callback;
+}
+
 struct vstate *vstate_clone(const struct vstate *s)
 {
 	struct vstate *c = malloc(sizeof(*c));
@@ -100,7 +122,7 @@ struct vstate *vstate_clone(const struct vstate *s)
 			vstate_free(c);
 			return NULL;
 		}
-		memcpy(c->frames[i], s->frames[i], sizeof(struct vframe));
+		frame_copy(c->frames[i], s->frames[i]);
 	}
 	return c;
 }
@@ -164,7 +186,7 @@ static bool reg_covers(const struct vreg *o, const struct vreg *c, struct idmap 
 	if (o->type == VT_SCALAR)
 		return comb_scalar_subsumes(&o->var, &c->var) && (o->id == 0 || ids_match(ids, o->id, c->id));
 	if (o->maybe_null != c->maybe_null || o->off != c->off || o->map != c->map ||
-	    o->size != c->size || o->frameno != c->frameno)
+	    o->size != c->size || o->frameno != c->frameno || o->btf_id != c->btf_id)
 		return false;
 	if (!comb_scalar_subsumes(&o->var, &c->var))
 		return false;
@@ -177,10 +199,24 @@ static bool reg_covers(const struct vreg *o, const struct vreg *c, struct idmap 
 	return true;
 }
 
+/* An 8-byte slot whose bytes are all one kind: SLOT_x * this. */
+#define SLOT_BYTES_ALL UINT64_C(0x0101010101010101)
+
 static bool stack_covers(const struct vframe *o, const struct vframe *c, struct idmap *ids,
 			 bool strict)
 {
 	for (int i = 0; i < COMB_STACK_SIZE; i++) {
+		if (i % 8 == 0) {
+			/* fast path, a slot at a time: never written in old (any
+			 * value admitted), or the same non-spill kinds in both */
+			uint64_t os, cs;
+			memcpy(&os, &o->stype[i], 8);
+			memcpy(&cs, &c->stype[i], 8);
+			if (os == 0 || (os == cs && os != SLOT_SPILL * SLOT_BYTES_ALL)) {
+				i += 7;
+				continue;
+			}
+		}
 		uint8_t ot = o->stype[i], ct = c->stype[i];
 		if (ot == SLOT_INVALID)
 			continue;

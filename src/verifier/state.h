@@ -55,6 +55,7 @@ struct vreg {
 	uint32_t map;       /* map index */
 	uint32_t size;      /* memory size (map value, key, mem) */
 	uint32_t src_helper;/* helper that produced a nullable pointer (messages) */
+	uint32_t btf_id;    /* VT_BTF_ID: the struct's type id in the kernel BTF, 0 if unknown */
 	struct comb_scalar var;
 };
 

@@ -14,13 +14,17 @@
  * checkpoints already stored there: if one that was fully explored covers it
  * the path stops; if one still being explored (an ancestor: a loop) equals
  * it, the loop cannot end. Checkpoints count their unfinished descendants
- * (branches) as the kernel's states do. Loops are bounded by the budget of
- * explored instructions (1,000,000, as the kernel).
+ * (branches) as the kernel's states do; as the kernel, a finished checkpoint
+ * that fails to prune more than 3 times as often as it succeeds leaves its
+ * list (fewer comparisons; pruning less never accepts more). Loops are
+ * bounded by the budget of explored instructions (1,000,000, as the kernel).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <bpf/btf.h>
 
 #include "comb/asm.h"
 #include "verifier/helper_protos.h"
@@ -35,6 +39,7 @@ struct vcheck {
 	struct vcheck *next_all;
 	struct vstate *st;
 	int branches;
+	int hits, misses;          /* pruning successes and failures (eviction) */
 };
 
 uint32_t verifier_new_id(struct venv *env)
@@ -315,13 +320,16 @@ static int compute_liveness(struct venv *env)
 static int mark_prune_points(struct venv *env)
 {
 	env->prune_point = calloc(env->count, sizeof(bool));
+	env->loop_head = calloc(env->count, sizeof(bool));
 	env->visited = calloc(env->count, sizeof(*env->visited));
-	if (!env->prune_point || !env->visited)
+	if (!env->prune_point || !env->visited || !env->loop_head)
 		return -ENOMEM;
 	for (size_t i = 0; i < env->count; i++) {
 		const struct comb_insn *in = &env->insns[i];
 		if (is_cond_jump(in) || is_ja(in)) {
 			env->prune_point[jump_target(env->insns, i)] = true;
+			if (jump_target(env->insns, i) <= i)
+				env->loop_head[jump_target(env->insns, i)] = true;
 			if (i + 1 < env->count)
 				env->prune_point[i + 1] = true;
 		} else if (in->code == (COMB_CLS_JMP | COMB_JMP_CALL) && i + 1 < env->count) {
@@ -389,10 +397,21 @@ static void trim_checkpoints(struct venv *env, size_t idx)
 static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, struct vcheck **cp)
 {
 	int loop_checks = 0, seen = 0;
-	for (struct vcheck *c = env->visited[idx]; c && seen < 64; c = c->next_here, seen++) {
+	for (struct vcheck **link = &env->visited[idx], *c; (c = *link) && seen < 64; seen++) {
 		if (c->branches == 0) {
-			if (vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict))
+			if (vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict)) {
+				c->hits++;
 				return 1;
+			}
+			/* As the kernel: a finished checkpoint that keeps failing
+			 * to prune leaves the list (pruning less never accepts more). */
+			if (++c->misses > c->hits * 3 + 3) {
+				*link = c->next_here;
+				vstate_free(c->st);
+				c->st = NULL;
+				env->ncheckpoints--;
+				continue;
+			}
 		} else if (loop_checks++ < 4 &&
 			   vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict) &&
 			   vstate_covers_mode(st, c->st, env->live_in, env->count, idx, env->strict)) {
@@ -401,6 +420,7 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 					       "state, so nothing the loop does can end it; make the loop "
 					       "condition depend on a counter");
 		}
+		link = &c->next_here;
 	}
 	/* As the kernel: a new checkpoint only every few instructions, and a
 	 * bounded number in all (memory), which only makes pruning rarer. */
@@ -525,6 +545,10 @@ static int check_alu(struct venv *env, struct vstate *st, size_t idx)
 	if (op != COMB_ALU_MOV && vreg_is_ptr(dst) && src.type == VT_SCALAR)
 		return check_ptr_alu(env, st, idx, dst, dst, &src, op == COMB_ALU_SUB);
 	if (op != COMB_ALU_MOV && dst->type == VT_SCALAR && vreg_is_ptr(&src)) {
+		if (op == COMB_ALU_SUB && !alu64 && !env->strict) {
+			*dst = vreg_unknown(); /* a meaningless number, as the kernel makes it */
+			return 0;
+		}
 		if (op == COMB_ALU_ADD && alu64) {
 			struct vreg scalar = *dst;
 			return check_ptr_alu(env, st, idx, dst, &src, &scalar, false);
@@ -766,6 +790,14 @@ static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
 	bool a_ptr = vreg_is_ptr(&a), b_zero = b.type == VT_SCALAR && comb_scalar_is_const(&b.var) &&
 						b.var.umin == 0;
 	if (a_ptr && b_zero && (op == COMB_JMP_JEQ || op == COMB_JMP_JNE)) {
+		if (a.type == VT_BTF_ID && !a.maybe_null) {
+			/* a kernel object pointer read from memory may be NULL:
+			 * both ways are possible, the type stays */
+			if ((rc = verifier_push_branch(env, st, target)))
+				return rc;
+			*idx = fall;
+			return 0;
+		}
 		if (!a.maybe_null) {
 			*idx = (op == COMB_JMP_JNE) ? target : fall;
 			return 0;
@@ -974,9 +1006,12 @@ static void env_free(struct venv *env)
 	}
 	free(env->visited);
 	free(env->prune_point);
+	free(env->loop_head);
 	free(env->live_in);
 	free(env->sub_start);
 	free(env->sub_depth);
+	if (env->own_btf)
+		btf__free((struct btf *)env->btf);
 }
 
 static void env_init(struct venv *env, const struct comb_insn *insns, size_t count,
@@ -1010,11 +1045,35 @@ static void env_init(struct venv *env, const struct comb_insn *insns, size_t cou
 	}
 	if (HAS(max_insns) && opts->max_insns)
 		env->max_insns = opts->max_insns;
+	if (HAS(attach_target)) {
+		env->attach_type = opts->expected_attach_type;
+		env->attach_target = opts->attach_target;
+	}
 #undef HAS
 }
 
 int comb_verify(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
 		struct comb_verify_result *res)
+{
+	return verifier_run(insns, count, opts, NULL, res);
+}
+
+/* The kernel BTF a tracing program's context needs: the caller's, or loaded. */
+static int env_setup_btf(struct venv *env, const struct comb_verify_opts *opts, const struct btf *btf)
+{
+	env->btf = btf;
+	if (!verifier_is_btf_ctx(env))
+		return 0;
+	if (!env->btf && env->attach_target) {
+		bool has_path = opts && opts->sz >= offsetof(struct comb_verify_opts, target_btf_path) +
+								 sizeof(opts->target_btf_path);
+		verifier_btf_open(env, has_path ? opts->target_btf_path : NULL);
+	}
+	return verifier_btf_ctx_init(env);
+}
+
+int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
+		 const struct btf *btf, struct comb_verify_result *res)
 {
 	if (!res)
 		return -EINVAL;
@@ -1031,7 +1090,9 @@ int comb_verify(const struct comb_insn *insns, size_t count, const struct comb_v
 	}
 	struct venv env;
 	env_init(&env, insns, count, opts, res);
-	int rc = find_subprogs(&env);
+	int rc = env_setup_btf(&env, opts, btf);
+	if (!rc)
+		rc = find_subprogs(&env);
 	if (!rc)
 		rc = check_subprog_bounds(&env);
 	if (!rc)

@@ -54,6 +54,8 @@ struct comb_prog {
 	size_t map_count;
 	bool needs_cpu_slot;     /* runs claim a per-CPU map slot */
 	struct comb_jit_code *jit; /* native code (src/jit), NULL if not compiled */
+	bool jit_harden;         /* comb_prog_opts.jit_harden: blind JIT constants */
+	bool verified;           /* proven safe (comb_prog_verify): DEFAULT runs it unchecked */
 };
 
 /* One activation of an engine: the program's run, or a callback a helper

@@ -4,6 +4,13 @@
  * table (so registering helpers later never races with running programs),
  * decodes once, and materialises one threaded-code array per engine. After
  * that a program is immutable and runs may proceed from any number of threads.
+ *
+ * The one thing that changes after load is the verified mark, set once by
+ * comb_prog_verify() before the program runs. It decides what
+ * COMB_ENGINE_DEFAULT means: a verified program runs unchecked (native code
+ * where the JIT compiled it, else the fast interpreter); an unverified one
+ * runs in the checked interpreter, so nothing unproven runs unchecked unless
+ * the embedder names INTERP or JIT explicitly.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +22,7 @@
 #include "comb/map.h"
 #include "maps/internal.h"
 #include "jit/jit.h"
+#include "comb/verifier.h"
 
 #define COMB_MAX_HELPER_ID 65535u
 
@@ -145,6 +153,8 @@ static int copy_prog_opts(struct comb_prog *p, const struct comb_prog_opts *opts
 	if (!opts || opts->sz < offsetof(struct comb_prog_opts, map_count) + sizeof(opts->map_count))
 		return 0;
 	p->prog_type = opts->prog_type;
+	if (opts->sz >= offsetof(struct comb_prog_opts, jit_harden) + sizeof(opts->jit_harden))
+		p->jit_harden = opts->jit_harden;
 	if (!opts->map_count)
 		return 0;
 	if (!opts->maps)
@@ -226,6 +236,29 @@ void comb_prog_free(struct comb_prog *prog)
 size_t comb_prog_insn_count(const struct comb_prog *prog) { return prog ? prog->count : 0; }
 const struct comb_insn *comb_prog_insns(const struct comb_prog *prog) { return prog ? prog->insns : NULL; }
 const char *comb_prog_name(const struct comb_prog *prog) { return prog ? prog->name : NULL; }
+
+int comb_prog_verify(struct comb_prog *prog, const struct comb_verify_opts *opts,
+		     struct comb_verify_result *res)
+{
+	if (!prog || !res)
+		return -EINVAL;
+	int rc = comb_verify_prog(prog, opts, res);
+	if (rc == 0)
+		prog->verified = true;
+	return rc;
+}
+
+bool comb_prog_verified(const struct comb_prog *prog)
+{
+	return prog && prog->verified;
+}
+
+enum comb_engine comb_prog_default_engine(const struct comb_prog *prog)
+{
+	if (!prog || !prog->verified)
+		return COMB_ENGINE_CHECKED;
+	return prog->jit ? COMB_ENGINE_JIT : COMB_ENGINE_INTERP;
+}
 
 const char *comb_engine_name(enum comb_engine engine)
 {
@@ -344,11 +377,13 @@ int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts
 	if (opts->engine != COMB_ENGINE_DEFAULT && opts->engine != COMB_ENGINE_INTERP &&
 	    opts->engine != COMB_ENGINE_CHECKED && opts->engine != COMB_ENGINE_JIT)
 		return -EINVAL;
+	enum comb_engine engine = opts->engine == COMB_ENGINE_DEFAULT ? comb_prog_default_engine(prog)
+									: opts->engine;
 	struct comb_run_state rs = {
 		.prog = prog,
 		.opts = opts,
-		.checked = opts->engine == COMB_ENGINE_CHECKED,
-		.jit = opts->engine == COMB_ENGINE_JIT,
+		.checked = engine == COMB_ENGINE_CHECKED,
+		.jit = engine == COMB_ENGINE_JIT,
 		.budget_left = opts->insn_budget ? opts->insn_budget : COMB_DEFAULT_INSN_BUDGET,
 	};
 	rs.root = &rs;

@@ -36,3 +36,10 @@ expect() {
 		pass
 	fi
 }
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass; else fail "$name"; fi
+}

@@ -47,11 +47,6 @@ expect_stdout() {
 	fi
 }
 
-check() { # NAME COMMAND...: passes when the command succeeds
-	local name=$1
-	shift
-	if "$@"; then pass; else fail "$name"; fi
-}
 
 hexdump_file() { od -An -tx1 -v "$1" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
 
@@ -141,18 +136,29 @@ run_comb run answer.s;          expect_stdout "run .s" 0 "0x2a"
 run_comb run answer.bin;        expect_stdout "run .bin" 0 "0x2a"
 cp answer.bin answer.noext
 run_comb run answer.noext;      expect_stdout "run detects raw content" 0 "0x2a"
-for engine in checked interp; do
+for engine in checked interp jit; do
 	run_comb run answer.s --engine $engine; expect_stdout "run --engine $engine" 0 "0x2a"
-	run_comb run load2.s --engine $engine --mem "00 01 ff"; expect_stdout "run --mem spaced ($engine)" 0 "0xff"
-	run_comb run store.s --engine $engine --mem 00; expect_stdout "run writes memory ($engine)" 0 "0x7"
 done
-run_comb run load2.s --mem 0001ff;        expect_stdout "run --mem packed" 0 "0xff"
-run_comb run load2.s --mem=0x00,0x01,0xfe; expect_stdout "run --mem=0x.." 0 "0xfe"
-run_comb run load2.s --mem-file mem3.bin; expect_stdout "run --mem-file" 0 "0xff"
-run_comb run memlen.s --mem "00 01 02 03"; expect_stdout "run r2 = memory length" 0 "0x4"
-run_comb run memptr.s;                    expect_stdout "run r1 = 0 without memory" 0 "0x0"
-run_comb run memlen.s;                    expect_stdout "run r2 = 0 without memory" 0 "0x0"
+# r1 = the memory, r2 = its length: unverified programs in the checked engine.
+run_comb run load2.s --no-verify --mem "00 01 ff"; expect_stdout "run --mem spaced" 0 "0xff"
+run_comb run store.s --no-verify --engine checked --mem 00; expect_stdout "run writes memory" 0 "0x7"
+run_comb run load2.s --no-verify --mem 0001ff;        expect_stdout "run --mem packed" 0 "0xff"
+run_comb run load2.s --no-verify --mem=0x00,0x01,0xfe; expect_stdout "run --mem=0x.." 0 "0xfe"
+run_comb run load2.s --no-verify --mem-file mem3.bin; expect_stdout "run --mem-file" 0 "0xff"
+run_comb run memlen.s --no-verify --mem "00 01 02 03"; expect_stdout "run r2 = memory length" 0 "0x4"
+run_comb run memptr.s --no-verify;                    expect_stdout "run r1 = 0 without memory" 0 "0x0"
+run_comb run memlen.s --no-verify;                    expect_stdout "run r2 = 0 without memory" 0 "0x0"
 run_comb run ktime.s;                     expect_stdout "run calls helper 5" 0 "0x1"
+# Verified first: the default engine of a verified program is the JIT.
+run_comb run answer.s --json
+check "run --json: verified program runs in the jit" grep -q '"engine": "jit", "verified": true' "$OUT"
+run_comb run answer.s --json --no-verify
+check "run --json --no-verify: checked engine" grep -q '"engine": "checked", "verified": false' "$OUT"
+run_comb run memlen.s;          expect "run rejects an unverifiable program" 1 '' '^comb: memlen\.s: verifier: insn 0: .*r2'
+run_comb run store.s --mem 00 --type kprobe; expect "run --type kprobe: context is read-only" 1 '' '^comb: store\.s: verifier: insn 0: '
+run_comb run load2.s --no-verify --engine interp; expect "run --no-verify --engine interp" 2 '' 'no-verify runs only in the checked interpreter'
+run_comb run load2.s --no-verify --engine jit;    expect "run --no-verify --engine jit" 2 '' 'no-verify runs only in the checked interpreter'
+run_comb run answer.s --type nosuch;              expect "run --type unknown" 2 '' '--type takes a program type'
 run_comb run answer.s --repeat 5
 expect "run --repeat" 0 '^ns_per_run: [0-9]+$'
 check "run --repeat prints r0 first" test "$(head -1 "$OUT")" = "0x2a"
@@ -165,9 +171,9 @@ if command -v python3 >/dev/null 2>&1; then
 	check "run --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["r0"]=="0x2a" and d["runs"]==3' "$OUT"
 fi
 
-run_comb run oob.s --mem 00;    expect "run out-of-bounds load" 1 '' '^comb: oob\.s: insn 0: '
-run_comb run load2.s;           expect "run null memory access" 1 '' '^comb: load2\.s: insn 0: '
-run_comb run nohelper.s;        expect "run unknown helper" 1 '' '^comb: nohelper\.s: insn 0'
+run_comb run oob.s --no-verify --mem 00; expect "run out-of-bounds load" 1 '' '^comb: oob\.s: insn 0: '
+run_comb run load2.s --no-verify; expect "run null memory access" 1 '' '^comb: load2\.s: insn 0: '
+run_comb run nohelper.s;        expect "run unknown helper" 1 '' '^comb: nohelper\.s: (verifier: )?insn 0'
 run_comb run object.o;          expect "run broken ELF" 1 '' '^comb: object\.o: '
 run_comb run missing.s;         expect "run missing file" 1 '' 'missing\.s: cannot open'
 run_comb run empty.s;           expect "run empty .s" 1 '' 'empty\.s'

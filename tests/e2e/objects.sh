@@ -107,7 +107,7 @@ run_comb run "$XDP" --mem "$UDP_8080";   expect "run xdp: other port passes" 0 '
 run_comb run "$XDP" --mem "$ARP";        expect "run xdp: non-IP passes" 0 '^0x2$'
 run_comb run "$XDP" --mem "$UDP_DNS" --engine interp; expect "run xdp --engine interp" 0 '^0x1$'
 run_comb run "$XDP" --prog xdp_parse --mem "$UDP_ECHO" --json
-expect "run --json" 0 '^\{"r0": "0x3", "runs": 1, "ns_per_run": [0-9]+, "engine": "checked"\}$'
+expect "run --json" 0 '^\{"r0": "0x3", "runs": 1, "ns_per_run": [0-9]+, "engine": "jit", "verified": true\}$'
 expect_json "run --json"
 run_comb run "$XDP" --mem "$UDP_ECHO" --repeat 5
 expect "run --repeat" 0 '^ns_per_run: [0-9]+$'
@@ -129,6 +129,22 @@ run_comb run "$XDP"
 expect "run xdp without a packet" 1 '' 'run_xdp_parse\.bpf\.o: program xdp_parse: .*Ethernet header'
 run_comb run "$XDP" --prog;    expect "run --prog without a name" 2 '' '--prog needs a program name'
 printf 'mov %%r0, 1\nexit\n' >one.s
+# Verified before running: a rejected object fails with the verifier's message
+# (instruction and source line); --no-verify runs it in the checked engine,
+# which catches the fault; a verified program runs in the JIT by default.
+UNSAFE=$PROGS/verify_unsafe.bpf.o SAFE=$PROGS/verify_safe.bpf.o
+run_comb run "$UNSAFE" --prog unsafe_null_deref --mem "$UDP_8080"
+expect "run: a rejected object fails" 1 '' 'verify_unsafe\.bpf\.o: prog unsafe_[a-z_]+ \(section [a-z/_]+\): verifier: verify_unsafe\.bpf\.c:[0-9]+: insn [0-9]+: .*\[.+\]$'
+run_comb run "$UNSAFE" --prog unsafe_null_deref --mem "$UDP_8080" --no-verify
+expect "run --no-verify: the checked engine catches the fault" 1 '' 'program unsafe_null_deref: insn [0-9]+: read of 8 bytes at 0x0 is outside the stack'
+run_comb run "$UNSAFE" --prog unsafe_null_deref --no-verify --engine jit
+expect "run --no-verify --engine jit is refused" 2 '' 'no-verify runs only in the checked interpreter'
+run_comb run "$SAFE" --prog safe_xdp_pass --mem "$UDP_8080" --json
+expect "run: verified object" 0 '"verified": true'
+check "run: a verified program's default engine is the jit" grep -q '"engine": "jit"' "$OUT"
+run_comb run "$SAFE" --prog safe_xdp_pass --mem "$UDP_8080" --json --engine interp
+check "run --engine interp on a verified program" grep -q '"engine": "interp", "verified": true' "$OUT"
+
 run_comb run one.s --prog x;   expect "run --prog on assembly" 1 '' 'one\.s: --prog selects a program of an ELF object'
 run_comb run one.s;            expect "run assembly still works" 0 '^0x1$'
 

@@ -449,3 +449,96 @@ TEST(percpu_slots_are_not_shared_by_concurrent_runs)
 	comb_percpu_slot_leave();
 	comb_map_free(slot_map);
 }
+
+/* ---- per-CPU slots across processes */
+
+#define CLAIM_THREADS 3
+#define CLAIM_RUNS    20000
+
+static struct comb_map *claim_map;
+
+/* What a program run does to a per-CPU counter, with a window between the
+ * read and the write where a second run on the same slot would lose an
+ * increment. */
+static void *claim_thread(void *arg)
+{
+	uint32_t key = 0;
+	for (int i = 0; i < CLAIM_RUNS; i++) {
+		comb_percpu_slot_enter();
+		uint64_t *value = comb_map_lookup_ptr(claim_map, &key);
+		uint64_t v = *(volatile uint64_t *)value;
+		for (volatile int spin = 0; spin < 50; spin++)
+			;
+		*(volatile uint64_t *)value = v + 1;
+		comb_percpu_slot_leave();
+	}
+	return arg;
+}
+
+static void claim_threads_run(void)
+{
+	pthread_t threads[CLAIM_THREADS];
+	for (int i = 0; i < CLAIM_THREADS; i++)
+		pthread_create(&threads[i], NULL, claim_thread, NULL);
+	for (int i = 0; i < CLAIM_THREADS; i++)
+		pthread_join(threads[i], NULL);
+}
+
+TEST(percpu_slots_are_not_shared_across_processes)
+{
+	claim_map = pin_make(COMB_MAP_PERCPU_ARRAY, 4, 8, 1);
+	CHECK(claim_map != NULL);
+	if (!claim_map)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		claim_threads_run();
+		_exit(0);
+	}
+	claim_threads_run();
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	uint32_t key = 0, n = map_possible_cpus();
+	uint64_t *slots = calloc(n, 8), total = 0;
+	CHECK_EQ(comb_map_lookup(claim_map, &key, slots), 0);
+	for (uint32_t c = 0; c < n; c++)
+		total += slots[c];
+	CHECK_EQ(total, (uint64_t)2 * CLAIM_THREADS * CLAIM_RUNS); /* no increment lost */
+	free(slots);
+	comb_map_free(claim_map);
+}
+
+TEST(percpu_slot_of_a_dead_process_is_taken_back)
+{
+	uint32_t n = map_possible_cpus();
+	int pipefd[2];
+	CHECK_EQ(pipe(pipefd), 0);
+	/* Children claim every slot, then die holding them. */
+	pid_t kids[64];
+	uint32_t count = n < 64 ? n : 64;
+	for (uint32_t i = 0; i < count; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			comb_percpu_slot_enter();
+			char c = 1;
+			if (write(pipefd[1], &c, 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		char c;
+		CHECK_EQ(read(pipefd[0], &c, 1), 1);
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	comb_percpu_slot_enter(); /* returns: the dead children's claims are freed */
+	comb_percpu_slot_leave();
+	CHECK(1);
+}

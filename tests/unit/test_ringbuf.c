@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -893,4 +894,174 @@ TEST(perf_event_array_pinned_is_shared_with_a_producer_process)
 	comb_map_free(map);
 	unlink(fifo);
 	CHECK_EQ(comb_map_unpin(pin), 0);
+}
+
+/* ---- the lock-free protocol under stress (ring.c's design comment) */
+
+#define MP_THREADS  3
+#define MP_PRODUCERS (MP_THREADS + 1) /* the threads and one process */
+#define MP_RECORDS  200000u           /* per producer */
+
+struct mp_record {
+	uint32_t producer;
+	uint32_t size_check;
+	uint64_t seq;
+};
+
+struct mp_producer {
+	struct comb_map *map;
+	uint32_t id;
+};
+
+/* Records of 16..40 bytes: {producer, size, seq} then padding. */
+static void mp_produce(struct comb_map *map, uint32_t id)
+{
+	uint8_t buf[48] = { 0 };
+	for (uint64_t seq = 0; seq < MP_RECORDS;) {
+		uint32_t size = 16 + (uint32_t)(seq % 4) * 8;
+		struct mp_record rec = { .producer = id, .size_check = size, .seq = seq };
+		memcpy(buf, &rec, sizeof(rec));
+		if (comb_ringbuf_output(map, buf, size, 0) == 0)
+			seq++;
+		else
+			sched_yield();
+	}
+}
+
+static void *mp_producer_thread(void *arg)
+{
+	struct mp_producer *p = arg;
+	mp_produce(p->map, p->id);
+	return NULL;
+}
+
+struct mp_check {
+	uint64_t next[MP_PRODUCERS];
+	uint64_t total, errors;
+};
+
+static int mp_check_record(void *ctx, void *data, size_t size)
+{
+	struct mp_check *c = ctx;
+	struct mp_record rec;
+	memcpy(&rec, data, sizeof(rec));
+	if (rec.producer >= MP_PRODUCERS || rec.size_check != size || rec.seq != c->next[rec.producer])
+		c->errors++;
+	else
+		c->next[rec.producer]++;
+	c->total++;
+	return 0;
+}
+
+TEST(ringbuf_threads_and_a_process_produce_exactly_and_in_order)
+{
+	struct comb_map *map = make_ringbuf(64 * 1024);
+	CHECK(map != NULL);
+	pid_t child = fork();
+	if (child == 0) {
+		alarm(120);
+		mp_produce(map, MP_THREADS);
+		_exit(0);
+	}
+	CHECK(child > 0);
+	pthread_t threads[MP_THREADS];
+	struct mp_producer producers[MP_THREADS];
+	for (uint32_t i = 0; i < MP_THREADS; i++) {
+		producers[i] = (struct mp_producer){ .map = map, .id = i };
+		CHECK(pthread_create(&threads[i], NULL, mp_producer_thread, &producers[i]) == 0);
+	}
+	struct mp_check *c = calloc(1, sizeof(*c));
+	struct comb_ring_buffer *rb;
+	CHECK(comb_ring_buffer_new(map, mp_check_record, c, NULL, &rb) == 0);
+	time_t last_progress = time(NULL);
+	while (c->total < (uint64_t)MP_PRODUCERS * MP_RECORDS && c->errors == 0 &&
+	       time(NULL) - last_progress < 10) {
+		int n = comb_ring_buffer_poll(rb, 1000);
+		if (n > 0)
+			last_progress = time(NULL);
+	}
+	for (uint32_t i = 0; i < MP_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	CHECK_EQ(wait_exit(child), 0);
+	CHECK_EQ(comb_ring_buffer_consume(rb), 0); /* nothing extra */
+	CHECK_EQ(c->errors, 0);
+	CHECK_EQ(c->total, (uint64_t)MP_PRODUCERS * MP_RECORDS);
+	for (uint32_t i = 0; i < MP_PRODUCERS; i++)
+		CHECK_EQ(c->next[i], MP_RECORDS);
+	CHECK_EQ(comb_ringbuf_query(map, COMB_RB_AVAIL_DATA), 0);
+	comb_ring_buffer_free(rb);
+	free(c);
+	comb_map_free(map);
+}
+
+/* Many short bursts with pauses long enough for the consumer to go to
+ * sleep in poll(): each burst must reach it within a deadline, which a
+ * missed wakeup would exceed (poll's own timeout is longer still). */
+#define BURSTS 1500
+
+struct burst_state {
+	struct comb_map *map;
+	uint64_t consumed; /* written by the consumer thread */
+	int stop;
+	int late;          /* bursts that missed the deadline */
+};
+
+static int count_burst_record(void *ctx, void *data, size_t size)
+{
+	struct burst_state *b = ctx;
+	__atomic_add_fetch(&b->consumed, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void *burst_consumer(void *arg)
+{
+	struct burst_state *b = arg;
+	struct comb_ring_buffer *rb;
+	if (comb_ring_buffer_new(b->map, count_burst_record, b, NULL, &rb))
+		return NULL;
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+		comb_ring_buffer_poll(rb, 30000);
+	comb_ring_buffer_free(rb);
+	return NULL;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+TEST(ringbuf_consumer_asleep_in_poll_is_always_woken)
+{
+	struct burst_state *b = calloc(1, sizeof(*b));
+	b->map = make_ringbuf(page());
+	CHECK(b->map != NULL);
+	pthread_t consumer;
+	CHECK(pthread_create(&consumer, NULL, burst_consumer, b) == 0);
+	uint64_t sent = 0;
+	unsigned seed = 12345;
+	for (int burst = 0; burst < BURSTS && b->late == 0; burst++) {
+		int records = 1 + (int)(rand_r(&seed) % 8);
+		for (int i = 0; i < records; i++, sent++)
+			while (comb_ringbuf_output(b->map, &sent, sizeof(sent), 0))
+				sched_yield();
+		double deadline = now_seconds() + 2.0;
+		while (__atomic_load_n(&b->consumed, __ATOMIC_ACQUIRE) < sent) {
+			if (now_seconds() > deadline) {
+				b->late++;
+				break;
+			}
+			sched_yield();
+		}
+		usleep(rand_r(&seed) % 400); /* 0..400 us: often past the consumer's spin */
+	}
+	/* Wake the consumer for the last time (FORCE) so it sees stop. */
+	__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+	CHECK_EQ(comb_ringbuf_output(b->map, &sent, sizeof(sent), COMB_RB_FORCE_WAKEUP), 0);
+	pthread_join(consumer, NULL);
+	CHECK_EQ(b->late, 0);
+	CHECK_EQ(__atomic_load_n(&b->consumed, __ATOMIC_ACQUIRE), sent + 1);
+	comb_map_free(b->map);
+	free(b);
 }

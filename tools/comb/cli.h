@@ -36,6 +36,8 @@ int cmd_prog(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_ringbuf(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_xdp(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 /* main.c: look a command up by name (NULL if unknown) and print its help. */
 const struct cli_command *cli_find_command(const char *name);
@@ -104,6 +106,12 @@ struct cli_object {
  * on failure and returns -errno. */
 int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
 		    struct cli_object *o);
+/* Open and load the object to run its programs: with verify every program
+ * is verified at load, and a rejection prints the verifier's message
+ * (`comb: FILE: prog P (section S): verifier: insn N: ...`) and returns
+ * -EACCES. cli_open_object loads without verifying (for inspection). */
+int cli_open_object_to_run(const char *path, const struct cli_buffer *buf, bool verify,
+			   struct cli_object *o);
 void cli_object_close(struct cli_object *o);
 /* The program called name, or (name NULL) the only program; an unknown name
  * or several programs without a name is an error listing the programs. */
@@ -136,6 +144,7 @@ struct cli_run_request {
 	const uint8_t *mem; /* may be NULL */
 	size_t mem_len;
 	uint64_t repeat; /* >= 1 */
+	size_t min_mem;  /* r1's buffer is zero-padded to at least this many bytes */
 };
 struct cli_run_result {
 	uint64_t r0;
@@ -153,5 +162,10 @@ int cli_load_vm_prog(const char *where, const struct cli_program *program, struc
 /* Same without printing; the message goes to err. */
 int cli_try_load_vm_prog(const char *where, const struct cli_program *program,
 			 struct comb_vm **vm, struct comb_prog **prog, char *err, size_t err_len);
+/* Verify a loaded program as prog_type (comb_prog_verify); on rejection
+ * prints `comb: WHERE: verifier: insn N: ...` and returns -EACCES. */
+int cli_verify_prog(const char *where, struct comb_prog *prog, uint32_t prog_type);
+/* Kernel program type number for a name ("xdp", "socket_filter"); 0 or -EINVAL. */
+int cli_parse_prog_type(const char *name, uint32_t *type);
 
 #endif

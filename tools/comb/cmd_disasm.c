@@ -1,4 +1,4 @@
-/* tools/comb/cmd_disasm.c - `comb disasm FILE [--prog NAME] [--syntax llvm|conformance]`.
+/* tools/comb/cmd_disasm.c - `comb disasm FILE [--prog NAME] [--syntax llvm|conformance] [--jit]`.
  *
  * llvm syntax mimics `llvm-objdump -d`: the slot index right-aligned in 8
  * columns and a colon, a tab, the raw bytes (16 for an LDDW), a tab, the
@@ -10,8 +10,15 @@
  * calls), under a `<name>:` heading, with the BTF line_info source lines
  * interleaved as `; ...` comments before the instructions they cover, like
  * `llvm-objdump -S` and `bpftool prog dump xlated linum`.
+ *
+ * With --jit the program is also compiled (raw programs are loaded into a
+ * VM for that) and each BPF instruction is followed by the x86-64 code the
+ * JIT made for it, decoded by Zydis: offset in the code, bytes, Intel
+ * syntax, with jump targets as code offsets. The entry stub and the shared
+ * error exits come first.
  */
 #include <string.h>
+#include <Zydis/Zydis.h>
 
 #include "cli.h"
 
@@ -51,13 +58,54 @@ static void print_source_line(const char *line)
 	printf("; %.*s\n", (int)len, line);
 }
 
+/* The native code of a program, when --jit asked for it. */
+struct native_code {
+	const uint8_t *bytes;
+	size_t size;
+	const uint32_t *offsets; /* per instruction slot, count + 1 */
+};
+
+/* Decode and print the x86-64 instructions in [from, to) of the code. */
+static void print_native_range(const struct native_code *native, size_t from, size_t to)
+{
+	ZydisDisassembledInstruction insn;
+	while (from < to) {
+		char hex[64] = "";
+		size_t len = 1;
+		const char *text = "(bad)";
+		if (ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, from,
+						       native->bytes + from, to - from, &insn))) {
+			len = insn.info.length;
+			text = insn.text;
+		}
+		for (size_t i = 0; i < len && i < 15; i++)
+			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", native->bytes[from + i]);
+		printf("\t\t%5zx:  %-33s%s\n", from, hex, text);
+		from += len;
+	}
+}
+
+static int native_code_of(const char *where, const struct comb_prog *prog, struct native_code *native)
+{
+	if (comb_prog_jit_code(prog, &native->bytes, &native->size, &native->offsets))
+		return cli_error("%s: the JIT does not compile this program (it runs in the "
+				 "interpreter), so there is no native code to show", where);
+	printf("; native code: %zu bytes; entry stub and shared exits:\n", native->size);
+	print_native_range(native, 0, native->offsets[0]);
+	return CLI_OK;
+}
+
 /* Source line of insn idx of an object's program, NULL for raw programs. */
 typedef const char *(*line_fn)(const void *source, size_t idx);
 
 static int print_program(const char *path, const struct cli_program *prog,
-			 enum comb_syntax syntax, line_fn line_of, const void *source)
+			 enum comb_syntax syntax, line_fn line_of, const void *source,
+			 const struct comb_prog *jitted)
 {
 	char text[256], last_line[1024] = "";
+	struct native_code native;
+	if (jitted && native_code_of(path, jitted, &native))
+		return CLI_ERROR;
 	for (size_t idx = 0; idx < prog->count;) {
 		/* The line may live in a buffer the next call reuses: keep a copy
 		 * so that a line repeated by consecutive records prints once. */
@@ -77,6 +125,8 @@ static int print_program(const char *path, const struct cli_program *prog,
 			print_llvm_line(prog, idx, slots, text);
 		else
 			printf("%s\n", text);
+		if (jitted)
+			print_native_range(&native, native.offsets[idx], native.offsets[idx + (size_t)slots]);
 		idx += (size_t)slots;
 	}
 	return fflush(stdout) ? cli_error("disasm: cannot write to standard output") : CLI_OK;
@@ -94,7 +144,7 @@ static const char *object_line(const void *source, size_t idx)
 }
 
 static int print_object_prog(const char *path, const struct comb_object *obj, size_t index,
-			     enum comb_syntax syntax)
+			     enum comb_syntax syntax, bool jit)
 {
 	struct comb_object_prog_info info;
 	const struct comb_prog *loaded = comb_object_prog(obj, index);
@@ -110,11 +160,11 @@ static int print_object_prog(const char *path, const struct comb_object *obj, si
 		printf("%s<%s>: section %s\n", index ? "\n" : "", info.name, info.section);
 	else
 		printf("%s; %s: section %s\n", index ? "\n" : "", info.name, info.section);
-	return print_program(where, &view, syntax, object_line, &ref);
+	return print_program(where, &view, syntax, object_line, &ref, jit ? loaded : NULL);
 }
 
 static int disasm_object(const char *path, const struct cli_buffer *buf, const char *prog_name,
-			 enum comb_syntax syntax)
+			 enum comb_syntax syntax, bool jit)
 {
 	struct cli_object o;
 	if (cli_open_object(path, buf, true, &o))
@@ -123,19 +173,35 @@ static int disasm_object(const char *path, const struct cli_buffer *buf, const c
 	size_t index;
 	if (prog_name) {
 		status = cli_pick_object_prog(path, o.obj, prog_name, &index) ? CLI_ERROR :
-			 print_object_prog(path, o.obj, index, syntax);
+			 print_object_prog(path, o.obj, index, syntax, jit);
 	} else {
 		size_t count = comb_object_prog_count(o.obj);
 		if (count == 0)
 			status = cli_error("%s: the object has no programs", path);
 		for (size_t i = 0; i < count && status == CLI_OK; i++)
-			status = print_object_prog(path, o.obj, i, syntax);
+			status = print_object_prog(path, o.obj, i, syntax, jit);
 	}
 	cli_object_close(&o);
 	return status;
 }
 
-static int disasm_file(const char *input, const char *prog_name, enum comb_syntax syntax)
+/* A single program: loaded into a VM first when its native code is wanted. */
+static int disasm_single(const char *input, const struct cli_program *prog, enum comb_syntax syntax,
+			 bool jit)
+{
+	if (!jit)
+		return print_program(input, prog, syntax, NULL, NULL, NULL);
+	struct comb_vm *vm;
+	struct comb_prog *loaded;
+	if (cli_load_vm_prog(input, prog, &vm, &loaded))
+		return CLI_ERROR;
+	int status = print_program(input, prog, syntax, NULL, NULL, loaded);
+	comb_prog_free(loaded);
+	comb_vm_free(vm);
+	return status;
+}
+
+static int disasm_file(const char *input, const char *prog_name, enum comb_syntax syntax, bool jit)
 {
 	struct cli_buffer buf;
 	if (cli_read_file(input, &buf))
@@ -143,12 +209,12 @@ static int disasm_file(const char *input, const char *prog_name, enum comb_synta
 	int status = CLI_ERROR;
 	struct cli_program prog;
 	if (cli_detect_format(input, &buf) == CLI_PROG_ELF) {
-		status = disasm_object(input, &buf, prog_name, syntax);
+		status = disasm_object(input, &buf, prog_name, syntax, jit);
 	} else if (prog_name) {
 		status = cli_error("%s: --prog selects a program of an ELF object; this is a single "
 				   "program", input);
 	} else if (cli_program_from_buffer(input, &buf, &prog) == 0) {
-		status = print_program(input, &prog, syntax, NULL, NULL);
+		status = disasm_single(input, &prog, syntax, jit);
 		cli_program_free(&prog);
 	}
 	cli_buffer_free(&buf);
@@ -159,8 +225,11 @@ int cmd_disasm(int argc, char **argv)
 {
 	const char *input = NULL, *prog_name = NULL;
 	enum comb_syntax syntax = COMB_SYNTAX_LLVM;
+	bool jit = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--syntax") == 0 || strncmp(argv[i], "--syntax=", 9) == 0) {
+		if (strcmp(argv[i], "--jit") == 0) {
+			jit = true;
+		} else if (strcmp(argv[i], "--syntax") == 0 || strncmp(argv[i], "--syntax=", 9) == 0) {
 			const char *value = argv[i][8] == '=' ? argv[i] + 9 : NULL;
 			if (!value && ++i >= argc)
 				return cli_usage_error("disasm", "--syntax needs llvm or conformance");
@@ -187,5 +256,5 @@ int cmd_disasm(int argc, char **argv)
 	}
 	if (!input)
 		return cli_usage_error("disasm", "missing the input file");
-	return disasm_file(input, prog_name, syntax);
+	return disasm_file(input, prog_name, syntax, jit);
 }

@@ -3,10 +3,10 @@
  *   comb map list FILE.o [--json]          the maps an ELF object defines
  *   comb map list --pinned [DIR] [--json]  the maps pinned in DIR
  *   comb map pin FILE.o [--dir DIR] [--force] [NAME...]
- *   comb map dump NAME|PIN [--json]
- *   comb map lookup NAME|PIN KEY [--json]
- *   comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist]
- *   comb map delete NAME|PIN KEY
+ *   comb map dump NAME|PIN [--json] [--hex]
+ *   comb map lookup NAME|PIN KEY [--json] [--hex|--typed]
+ *   comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist] [--hex|--typed]
+ *   comb map delete NAME|PIN KEY [--hex|--typed]
  *
  * Listings are one line per map in the style of `bpftool map show`; entries
  * print as `bpftool map dump` prints them (map_format.c). A word with a '/'
@@ -15,10 +15,15 @@
  * opens them (regular file, then the library's header checks), so a pin
  * path never leads into a foreign file: it is "not a comb map", exit 1.
  *
- * Keys and values are bytes in hex: the pinned file keeps no BTF, so typed
- * values are not available here. Map errors (-ENOENT, -EEXIST, -E2BIG)
- * become messages that say what happened, exit 1.
+ * Keys and values are bytes in hex, or, for maps that keep their object's
+ * BTF (maps the loader made), typed: entries then print as bpftool prints
+ * kernel maps with BTF (map_btf_format.c), and KEY/VALUE may be JSON text
+ * for the key and value types (5, '{"saddr": 167772161, "port": 80}',
+ * '[1,2,3]', '"name"'). A word that is exactly the right number of hex
+ * bytes stays hex; --hex and --typed force one reading. Map errors
+ * (-ENOENT, -EEXIST, -E2BIG) become messages that say what happened, exit 1.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +34,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "map_btf_format.h"
 #include "map_format.h"
 
 /* ---- listing an object's maps ------------------------------------------ */
@@ -482,15 +488,42 @@ struct opened_map {
 	struct comb_map *map;
 	struct comb_map_info info;
 	struct map_layout layout;
+	struct map_btf btf;  /* btf.btf NULL: bytes only */
 };
 
 static int open_map(const char *action, const char *arg, struct opened_map *m)
 {
+	char why[320];
 	if (open_pinned_map(action, arg, &m->map))
 		return CLI_ERROR;
 	comb_map_get_info(m->map, &m->info);
 	map_layout_of(&m->info, &m->layout);
+	if (!map_btf_open(m->map, &m->layout, &m->btf, why, sizeof(why)) && why[0])
+		fprintf(stderr, "comb: map %s: %s: %s; using hex\n", action, arg, why);
 	return CLI_OK;
+}
+
+static void close_map(struct opened_map *m)
+{
+	map_btf_close(&m->btf);
+	comb_map_free(m->map);
+}
+
+/* One entry with types: pretty as bpftool's plain output, or compact with
+ * the hex bytes as bpftool's --json output ("formatted"). */
+static void print_typed_entry(struct json_out *w, const struct opened_map *m, const uint8_t *key,
+			      const uint8_t *value)
+{
+	if (w->pretty) {
+		map_btf_write_entry(w, &m->btf, &m->layout, key, value);
+		return;
+	}
+	json_raw(w, "{");
+	map_print_entry_json_fields(w->out, &m->layout, key, value);
+	fputs(",\"formatted\":", w->out);
+	struct json_out inner = { .out = w->out, .first = true };
+	map_btf_write_entry(&inner, &m->btf, &m->layout, key, value);
+	fputc('}', w->out);
 }
 
 static const char *type_name_of(const struct opened_map *m)
@@ -499,8 +532,9 @@ static const char *type_name_of(const struct opened_map *m)
 	return name ? name : "unknown-type";
 }
 
-/* Walk the keys in get_next_key order; at most max_entries entries. */
-static int dump_entries(const struct opened_map *m, bool json, size_t *found)
+/* Walk the keys in get_next_key order; at most max_entries entries. w is
+ * set for typed output. */
+static int dump_entries(const struct opened_map *m, bool json, struct json_out *w, size_t *found)
 {
 	uint8_t *key = calloc(1, m->layout.key_size), *next = calloc(1, m->layout.key_size);
 	uint8_t *value = calloc(1, m->layout.value_bytes);
@@ -520,9 +554,12 @@ static int dump_entries(const struct opened_map *m, bool json, size_t *found)
 			rc = got;
 			break;
 		}
-		if (json)
+		if (w)
+			print_typed_entry(w, m, key, value);
+		else if (json)
 			printf("%s", *found ? "," : "");
-		(json ? map_print_entry_json : map_print_entry)(stdout, &m->layout, key, value);
+		if (!w)
+			(json ? map_print_entry_json : map_print_entry)(stdout, &m->layout, key, value);
 		(*found)++;
 	}
 	free(key);
@@ -536,14 +573,22 @@ static int dump_map(const char *arg, const struct opened_map *m, bool json)
 	if (m->layout.key_size == 0)
 		return cli_error("map dump: %s: map %s is a %s: it has no keys to dump", arg,
 				 m->info.name, type_name_of(m));
-	if (json)
+	struct json_out w = { .out = stdout, .pretty = !json, .first = true };
+	bool typed = m->btf.btf != NULL;
+	if (typed)
+		json_begin(&w, '[');
+	else if (json)
 		printf("[");
 	size_t found;
-	int rc = dump_entries(m, json, &found);
-	if (json)
+	int rc = dump_entries(m, json, typed ? &w : NULL, &found);
+	if (typed) {
+		json_end(&w, ']');
+		printf("\n");
+	} else if (json) {
 		printf("]\n");
-	else
+	} else {
 		printf("Found %zu element%s\n", found, found == 1 ? "" : "s");
+	}
 	if (rc)
 		return cli_error("map dump: %s: reading map %s failed after %zu entries: %s", arg,
 				 m->info.name, found, strerror(-rc));
@@ -553,10 +598,12 @@ static int dump_map(const char *arg, const struct opened_map *m, bool json)
 static int cmd_map_dump(int argc, char **argv)
 {
 	const char *pin = NULL;
-	bool json = false;
+	bool json = false, hex = false;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			json = true;
+		else if (!strcmp(argv[i], "--hex"))
+			hex = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage_error("map", "unknown option '%s'", argv[i]);
 		else if (pin)
@@ -570,8 +617,10 @@ static int cmd_map_dump(int argc, char **argv)
 	struct opened_map m;
 	if (open_map("dump", pin, &m))
 		return CLI_ERROR;
+	if (hex)
+		map_btf_close(&m.btf); /* print bytes only */
 	int status = dump_map(pin, &m, json);
-	comb_map_free(m.map);
+	close_map(&m);
 	return status;
 }
 
@@ -586,6 +635,7 @@ struct entry_args {
 	enum entry_action action;
 	const char *pin;
 	bool json;
+	bool force_hex, force_typed; /* --hex, --typed */
 	uint64_t flags;
 	char **words; /* the words after PIN that are not options */
 	int word_count;
@@ -622,7 +672,11 @@ static int parse_entry_args(enum entry_action action, int argc, char **argv, str
 			continue;
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			a->json = true;
-		else if (argv[i][0] == '-' && argv[i][1])
+		else if (!strcmp(argv[i], "--hex"))
+			a->force_hex = true;
+		else if (!strcmp(argv[i], "--typed"))
+			a->force_typed = true;
+		else if (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))
 			return cli_usage_error("map", "unknown option '%s'", argv[i]);
 		else if (!a->pin)
 			a->pin = argv[i];
@@ -631,6 +685,8 @@ static int parse_entry_args(enum entry_action action, int argc, char **argv, str
 	}
 	if (!a->pin)
 		return cli_usage_error("map", "%s: missing the map (NAME or PIN path)", action_names[action]);
+	if (a->force_hex && a->force_typed)
+		return cli_usage_error("map", "%s: --hex and --typed exclude each other", action_names[action]);
 	return CLI_OK;
 }
 
@@ -695,15 +751,98 @@ static int split_entry_words(struct entry_args *a, uint32_t key_size, struct ent
 	return CLI_OK;
 }
 
-/* Parse what (KEY/VALUE) into exactly size bytes (malloc'd *out). */
-static int parse_sized(const struct entry_args *a, const char *what, char **words, int count,
-		       bool decimal, size_t size, const char *map_name, uint8_t **out, size_t *got)
+/* The words joined by spaces (malloc'd), for the JSON reader. */
+static char *join_words(char **words, int count)
+{
+	size_t len = 1;
+	for (int i = 0; i < count; i++)
+		len += strlen(words[i]) + 1;
+	char *text = calloc(1, len);
+	for (int i = 0; text && i < count; i++) {
+		strcat(text, words[i]);
+		strcat(text, i + 1 < count ? " " : "");
+	}
+	return text;
+}
+
+/* Could the text be meant as hex bytes (hex digits, 0x, separators)? */
+static bool looks_like_hex(const char *text)
+{
+	for (const char *p = text; *p; p++)
+		if (!isxdigit((unsigned char)*p) && !isspace((unsigned char)*p) && *p != ',' &&
+		    !(*p == 'x' && p > text && p[-1] == '0'))
+			return false;
+	return true;
+}
+
+/* An untyped key (global data: the index) as an unsigned number. */
+static int parse_plain_index(const char *text, size_t size, uint8_t **out, char *err, size_t err_len)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || text[0] == '-' || size > 8 || (size < 8 && v >> (size * 8))) {
+		snprintf(err, err_len, "'%s' is not an index of %zu bytes", text, size);
+		return -EINVAL;
+	}
+	*out = calloc(1, size);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, &v, size); /* little endian */
+	return 0;
+}
+
+/* KEY or VALUE as JSON for its BTF type: CLI_OK with *out (type size
+ * bytes), 1 when it is not typed text (read it as bytes), or CLI_ERROR
+ * printed. hex_err is the message the bytes reading gives, if any. */
+static int parse_typed(const struct entry_args *a, const struct opened_map *m, const char *what,
+		       char **words, int count, uint8_t **out, size_t *got)
+{
+	bool is_key = !strcmp(what, "KEY");
+	uint32_t type = is_key ? m->btf.key_type : m->btf.value_type;
+	size_t size = is_key ? m->layout.key_size : m->layout.value_size;
+	char err[256] = "";
+	char *text = join_words(words, count);
+	if (!text)
+		return cli_error("map: out of memory");
+	int rc = type ? map_btf_parse(&m->btf, type, text, size, out, err, sizeof(err))
+		      : parse_plain_index(text, size, out, err, sizeof(err));
+	bool hex_meant = !a->force_typed && looks_like_hex(text);
+	free(text);
+	if (rc == 0) {
+		*got = size;
+		return CLI_OK;
+	}
+	if (hex_meant)
+		return 1; /* the bytes reader says what is wrong */
+	return cli_error("map %s: %s: bad %s for the map's BTF type: %s", action_names[a->action], a->pin,
+			 what, err);
+}
+
+/* Parse what (KEY/VALUE) into exactly size bytes (malloc'd *out): JSON
+ * for the map's BTF types, or bytes (see the comment at the top). */
+static int parse_sized(const struct entry_args *a, const struct opened_map *m, const char *what,
+		       char **words, int count, bool decimal, size_t size, uint8_t **out, size_t *got)
 {
 	char err[256];
+	const char *map_name = m->info.name;
 	*out = NULL;
 	*got = 0;
 	if (count == 0)
 		return cli_usage_error("map", "%s: missing the %s", action_names[a->action], what);
+	if (a->force_typed && !m->btf.btf)
+		return cli_error("map %s: %s: --typed: map %s keeps no BTF; give hex bytes",
+				 action_names[a->action], a->pin, map_name);
+	bool is_value = strcmp(what, "KEY") != 0;
+	size_t exact = is_value ? m->layout.value_size : m->layout.key_size;
+	bool exact_hex = map_text_is_hex_of_size(words, count, exact) ||
+			 (is_value && m->layout.percpu &&
+			  map_text_is_hex_of_size(words, count, exact * m->layout.nr_cpus));
+	if (m->btf.btf && !a->force_hex && !decimal && (a->force_typed || !exact_hex)) {
+		int status = parse_typed(a, m, what, words, count, out, got);
+		if (status <= 0)
+			return status;
+	}
 	if (map_parse_bytes(words, count, decimal, out, got, err, sizeof(err)))
 		return cli_error("map %s: %s: bad %s: %s", action_names[a->action], a->pin, what, err);
 	if (size != SIZE_MAX && map_check_size(what, *got, size, map_name, err, sizeof(err))) {
@@ -723,8 +862,7 @@ static int build_value(const struct entry_args *a, const struct entry_words *w,
 	uint8_t *bytes;
 	size_t got;
 	size_t want = l->percpu ? SIZE_MAX : l->value_size;
-	int status = parse_sized(a, "VALUE", w->value, w->value_count, w->decimal, want,
-				 m->info.name, &bytes, &got);
+	int status = parse_sized(a, m, "VALUE", w->value, w->value_count, w->decimal, want, &bytes, &got);
 	if (status)
 		return status;
 	if (!l->percpu) {
@@ -799,8 +937,8 @@ static int do_bloom_lookup(const struct entry_args *a, const struct entry_words 
 {
 	uint8_t *value;
 	size_t got;
-	int status = parse_sized(a, "VALUE", w->value, w->value_count, w->decimal,
-				 m->layout.value_size, m->info.name, &value, &got);
+	int status = parse_sized(a, m, "VALUE", w->value, w->value_count, w->decimal,
+				 m->layout.value_size, &value, &got);
 	if (status)
 		return status;
 	int rc = comb_map_lookup(m->map, NULL, value);
@@ -820,6 +958,11 @@ static int do_lookup(const struct entry_args *a, const struct opened_map *m, con
 	int status;
 	if (rc) {
 		status = report_map_error(a, m, key, rc);
+	} else if (m->btf.btf && !a->force_hex) {
+		struct json_out w = { .out = stdout, .pretty = !a->json, .first = true };
+		print_typed_entry(&w, m, m->layout.key_size ? key : NULL, value);
+		printf("\n");
+		status = flush_stdout("lookup");
 	} else {
 		(a->json ? map_print_entry_json : map_print_entry)(stdout, &m->layout, key, value);
 		if (a->json)
@@ -855,8 +998,8 @@ static int run_entry_action(struct entry_args *a, const struct opened_map *m)
 	    m->info.type != COMB_MAP_BLOOM_FILTER)
 		return cli_usage_error("map", "%s: map %s (%s) has no keys: give no KEY",
 				       action_names[a->action], m->info.name, type_name_of(m));
-	if (!keyless && (status = parse_sized(a, "KEY", w.key, w.key_count, w.decimal,
-					      m->layout.key_size, m->info.name, &key, &key_len)))
+	if (!keyless && (status = parse_sized(a, m, "KEY", w.key, w.key_count, w.decimal,
+					      m->layout.key_size, &key, &key_len)))
 		return status;
 	if (a->action == ACTION_LOOKUP && m->info.type == COMB_MAP_BLOOM_FILTER) {
 		status = do_bloom_lookup(a, &w, m);
@@ -881,7 +1024,7 @@ static int cmd_map_entry(enum entry_action action, int argc, char **argv)
 		status = open_map(action_names[action], a.pin, &m);
 		if (status == CLI_OK) {
 			status = run_entry_action(&a, &m);
-			comb_map_free(m.map);
+			close_map(&m);
 		}
 	}
 	free(a.words);

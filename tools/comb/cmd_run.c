@@ -1,15 +1,20 @@
 /* tools/comb/cmd_run.c - `comb run PROG [--prog NAME] [--mem HEX | --mem-file F] ...`.
  *
- * PROG is assembly, raw instructions or an ELF object. Assembly and raw
- * programs run on a private copy of the memory (r1 = its address, r2 = its
- * length). An object is opened and loaded into a VM with libcomb's helpers
- * (maps and global data created), one program is picked (--prog NAME, or
- * the only one), and then, for packet program types (xdp, socket filter,
- * sched_cls/act, cgroup_skb), the memory is the packet the context points
- * to, exactly as BPF_PROG_TEST_RUN's data_in (comb_prog_test_run); other
- * types get r1 = a copy of the memory, as raw programs do. The checked
- * engine is the default because nothing verifies programs yet. --repeat N
- * times N runs; --json prints one object for scripts, the same for both.
+ * PROG is assembly, raw instructions or an ELF object. Every program is
+ * verified before it runs (an object's programs as its sections say, an
+ * assembly or raw program as --type, socket_filter by default), and a
+ * rejection prints the verifier's message and exits 1. A verified program
+ * runs as its type runs: for packet types (xdp, socket filter, sched_cls/act,
+ * cgroup_skb) the memory is the packet the context points to, exactly as
+ * BPF_PROG_TEST_RUN's data_in (comb_prog_test_run; an assembly or raw
+ * program without --mem gets a zeroed Ethernet header); other types get r1 = a copy of the memory zero-padded to
+ * the largest context the verifier lets them read. The engine is the JIT
+ * (COMB_ENGINE_DEFAULT for verified programs) unless --engine says otherwise.
+ *
+ * --no-verify skips the verifier and runs in the checked interpreter only,
+ * which bounds every access: r1 = a private copy of the memory, r2 = its
+ * length (any program type that is not a packet type). --repeat N times N
+ * runs; --json prints one object for scripts, with the engine that ran.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,6 +30,11 @@ enum {
 	BPF_PROG_SOCKET_FILTER = 1, BPF_PROG_SCHED_CLS = 3, BPF_PROG_SCHED_ACT = 4,
 	BPF_PROG_XDP = 6, BPF_PROG_CGROUP_SKB = 8,
 };
+/* r1's buffer for a verified non-packet program: at least the largest
+ * context the verifier describes (a tracepoint record, 8 KiB), so every
+ * context read it allowed stays inside the buffer. */
+#define VERIFIED_CONTEXT_BYTES 8192
+#define ETH_HEADER_BYTES 14
 
 struct run_args {
 	const char *prog_path;
@@ -35,6 +45,9 @@ struct run_args {
 	uint64_t repeat;
 	bool repeat_given;
 	bool json;
+	bool no_verify;
+	const char *type_name; /* --type, for assembly and raw programs */
+	uint32_t prog_type;
 };
 
 /* Handle the option at argv[*i]; returns -1 if it is not one of ours. */
@@ -62,8 +75,16 @@ static int parse_run_option(int argc, char **argv, int *i, struct run_args *a)
 		if (m < 0)
 			return cli_usage_error("run", "--prog needs a program name");
 		a->prog_name = value;
+	} else if ((m = cli_option_value(argc, argv, i, "--type", &value)) != 0) {
+		if (m < 0 || cli_parse_prog_type(value, &a->prog_type))
+			return cli_usage_error("run", "--type takes a program type (e.g. xdp, "
+					       "socket_filter, sched_cls, kprobe), not '%s'",
+					       m < 0 ? "" : value);
+		a->type_name = value;
 	} else if (strcmp(argv[*i], "--json") == 0) {
 		a->json = true;
+	} else if (strcmp(argv[*i], "--no-verify") == 0) {
+		a->no_verify = true;
 	} else {
 		return -1;
 	}
@@ -72,7 +93,8 @@ static int parse_run_option(int argc, char **argv, int *i, struct run_args *a)
 
 static int parse_run_args(int argc, char **argv, struct run_args *a)
 {
-	*a = (struct run_args){ .engine = COMB_ENGINE_CHECKED, .repeat = 1 };
+	*a = (struct run_args){ .engine = COMB_ENGINE_DEFAULT, .repeat = 1,
+				.prog_type = BPF_PROG_SOCKET_FILTER };
 	for (int i = 1; i < argc; i++) {
 		int rc = parse_run_option(argc, argv, &i, a);
 		if (rc > 0)
@@ -90,6 +112,12 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		return cli_usage_error("run", "missing the program file");
 	if (a->mem_hex && a->mem_file)
 		return cli_usage_error("run", "use either --mem or --mem-file, not both");
+	if (a->no_verify && a->engine != COMB_ENGINE_DEFAULT && a->engine != COMB_ENGINE_CHECKED)
+		return cli_usage_error("run", "--no-verify runs only in the checked interpreter; "
+				       "drop --engine %s or verify the program",
+				       cli_engine_name(a->engine));
+	if (a->no_verify)
+		a->engine = COMB_ENGINE_CHECKED;
 	return CLI_OK;
 }
 
@@ -111,12 +139,20 @@ static int load_memory(const struct run_args *a, uint8_t **mem, size_t *len)
 	return CLI_OK;
 }
 
-static void print_result(const struct run_args *a, const struct cli_run_result *res)
+/* The engine a run of prog used: the one asked for, or DEFAULT's choice. */
+static enum comb_engine engine_used(const struct run_args *a, const struct comb_prog *prog)
+{
+	return a->engine == COMB_ENGINE_DEFAULT ? comb_prog_default_engine(prog) : a->engine;
+}
+
+static void print_result(const struct run_args *a, const struct comb_prog *prog,
+			 const struct cli_run_result *res)
 {
 	if (a->json) {
 		printf("{\"r0\": \"0x%" PRIx64 "\", \"runs\": %" PRIu64 ", \"ns_per_run\": %" PRIu64
-		       ", \"engine\": \"%s\"}\n",
-		       res->r0, a->repeat, res->ns_per_run, cli_engine_name(a->engine));
+		       ", \"engine\": \"%s\", \"verified\": %s}\n",
+		       res->r0, a->repeat, res->ns_per_run, cli_engine_name(engine_used(a, prog)),
+		       comb_prog_verified(prog) ? "true" : "false");
 		return;
 	}
 	printf("0x%" PRIx64 "\n", res->r0);
@@ -129,13 +165,15 @@ static int run_loaded(const struct run_args *a, const struct comb_prog *prog, co
 {
 	struct cli_run_request req = { .prog = prog, .engine = a->engine, .mem = mem,
 				       .mem_len = mem_len, .repeat = a->repeat };
+	if (comb_prog_verified(prog))
+		req.min_mem = VERIFIED_CONTEXT_BYTES;
 	struct cli_run_result res;
 	if (cli_run_program(&req, &res)) {
 		char msg[400];
 		cli_format_run_error(&res, msg, sizeof(msg));
 		return cli_error("%s: %s", a->prog_path, msg);
 	}
-	print_result(a, &res);
+	print_result(a, prog, &res);
 	return CLI_OK;
 }
 
@@ -180,7 +218,7 @@ static int test_run_packet(const struct run_args *a, const char *prog_name,
 		return cli_error("%s: program %s: %s", a->prog_path, prog_name, msg);
 	}
 	struct cli_run_result res = { .r0 = opts.retval, .ns_per_run = opts.duration_ns };
-	print_result(a, &res);
+	print_result(a, prog, &res);
 	return CLI_OK;
 }
 
@@ -188,7 +226,10 @@ static int run_object(const struct run_args *a, const struct cli_buffer *buf, co
 		      size_t mem_len)
 {
 	struct cli_object o;
-	if (cli_open_object(a->prog_path, buf, true, &o))
+	if (a->type_name)
+		return cli_usage_error("run", "--type is for assembly and raw programs; an object's "
+				       "program types come from its section names");
+	if (cli_open_object_to_run(a->prog_path, buf, !a->no_verify, &o))
 		return CLI_ERROR;
 	size_t index;
 	struct comb_object_prog_info info;
@@ -207,6 +248,24 @@ static int run_object(const struct run_args *a, const struct cli_buffer *buf, co
 	return status;
 }
 
+/* An assembly or raw program: verified as --type and run as that type runs,
+ * or (--no-verify) in the checked engine with r1 = memory, r2 = length. */
+static int run_raw(const struct run_args *a, struct comb_prog *prog, const uint8_t *mem,
+		   size_t mem_len)
+{
+	if (a->no_verify)
+		return run_loaded(a, prog, mem, mem_len);
+	if (cli_verify_prog(a->prog_path, prog, a->prog_type))
+		return CLI_ERROR;
+	static const uint8_t zero_header[ETH_HEADER_BYTES];
+	if (is_packet_prog_type(a->prog_type) && !mem_len) /* `comb run answer.s` */
+		return test_run_packet(a, a->prog_path, prog, a->prog_type, zero_header,
+				       sizeof(zero_header));
+	if (is_packet_prog_type(a->prog_type))
+		return test_run_packet(a, a->prog_path, prog, a->prog_type, mem, mem_len);
+	return run_loaded(a, prog, mem, mem_len);
+}
+
 static int run_program_file(const struct run_args *a, const struct cli_buffer *buf,
 			    const uint8_t *mem, size_t mem_len)
 {
@@ -216,7 +275,7 @@ static int run_program_file(const struct run_args *a, const struct cli_buffer *b
 	int status = CLI_ERROR;
 	if (cli_program_from_buffer(a->prog_path, buf, &program) == 0) {
 		if (cli_load_vm_prog(a->prog_path, &program, &vm, &prog) == 0)
-			status = run_loaded(a, prog, mem, mem_len);
+			status = run_raw(a, prog, mem, mem_len);
 		cli_program_free(&program);
 	}
 	if (prog)

@@ -74,7 +74,7 @@ static double now_ms(void)
 }
 
 /* Verify one program and print its line; true if it passed. */
-static bool verify_one(const char *name, const struct comb_prog *prog,
+static bool verify_one(const char *name, const struct comb_object *obj, size_t index,
 		       const struct comb_insn *insns, size_t count, uint32_t type, int log_level,
 		       char *log)
 {
@@ -84,7 +84,9 @@ static bool verify_one(const char *name, const struct comb_prog *prog,
 					 .log_size = log_level ? LOG_SIZE : 0 };
 	struct comb_verify_result res;
 	double t0 = now_ms();
-	int rc = prog ? comb_verify_prog(prog, &opts, &res) : comb_verify(insns, count, &opts, &res);
+	/* An object's program is verified with what the object knows: its
+	 * attach target (typed contexts) and source lines. */
+	int rc = obj ? comb_verify_object_prog(obj, index, &opts, &res) : comb_verify(insns, count, &opts, &res);
 	double ms = now_ms() - t0;
 	if (log_level && log[0])
 		fputs(log, stdout);
@@ -111,8 +113,7 @@ static int verify_object(const struct verify_args *a, const struct cli_buffer *b
 		if (a->prog && strcmp(a->prog, info.name) != 0 && strcmp(a->prog, info.section) != 0)
 			continue;
 		found = true;
-		const struct comb_prog *p = comb_object_prog(obj, i);
-		all_ok &= verify_one(info.name, p, NULL, 0, has_type ? type : info.prog_type,
+		all_ok &= verify_one(info.name, obj, i, NULL, 0, has_type ? type : info.prog_type,
 				     a->log_level, log);
 	}
 	cli_object_close(&o);
@@ -146,7 +147,7 @@ int cmd_verify(int argc, char **argv)
 		struct cli_program prog;
 		rc = cli_program_from_buffer(a.path, &buf, &prog) ? CLI_ERROR : CLI_OK;
 		if (rc == CLI_OK) {
-			rc = verify_one(a.path, NULL, prog.insns, prog.count, type, a.log_level, log)
+			rc = verify_one(a.path, NULL, 0, prog.insns, prog.count, type, a.log_level, log)
 				     ? CLI_OK : CLI_ERROR;
 			cli_program_free(&prog);
 		}

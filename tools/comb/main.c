@@ -23,7 +23,7 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "Without -o the bytes go to standard output, unless it is a terminal.\n" },
 	{ "disasm", cmd_disasm, "print the instructions of a program",
-	  "comb disasm FILE [--prog NAME] [--syntax llvm|conformance]",
+	  "comb disasm FILE [--prog NAME] [--syntax llvm|conformance] [--jit]",
 	  "Disassemble FILE: raw instructions (.bin), assembly (.s, assembled first)\n"
 	  "or an ELF object (.o). An object is loaded first and each program (or\n"
 	  "only --prog NAME) is shown as it runs: relocated, its subprograms\n"
@@ -34,27 +34,39 @@ static const struct cli_command commands[] = {
 	  "  --syntax llvm         (default) llvm-objdump style: index, raw bytes, text:\n"
 	  "                             0:\tb7 01 00 00 01 00 00 00\tr1 = 0x1\n"
 	  "  --syntax conformance  plain assembler lines that `comb asm` turns back\n"
-	  "                        into the same bytes; jumps as +N/-N offsets\n" },
-	{ "run", cmd_run, "run a program and print r0",
-	  "comb run PROG [--prog NAME] [--mem HEX | --mem-file F] [--engine interp|checked|jit] "
-	  "[--repeat N] [--json]",
-	  "Run PROG (.s assembly, .bin raw instructions or an ELF object) and print\n"
-	  "r0 in hex. For assembly and raw programs r1 points to a private copy of\n"
-	  "the memory and r2 holds its length (both 0 without memory), as in the\n"
-	  "conformance suite.\n"
+	  "                        into the same bytes; jumps as +N/-N offsets\n"
+	  "  --jit                 after each instruction, the x86-64 code the JIT made\n"
+	  "                        for it (offset, bytes, Intel syntax; via Zydis)\n" },
+	{ "run", cmd_run, "verify a program, run it and print r0",
+	  "comb run PROG [--prog NAME] [--type T] [--mem HEX | --mem-file F] "
+	  "[--engine interp|checked|jit] [--no-verify] [--repeat N] [--json]",
+	  "Verify PROG (.s assembly, .bin raw instructions or an ELF object), run it\n"
+	  "and print r0 in hex. A program the verifier rejects does not run: its\n"
+	  "message (instruction, source line, why) is printed and the exit status is 1.\n"
 	  "\n"
-	  "An ELF object is loaded (maps and global data created, relocated) and\n"
-	  "one of its programs runs: --prog NAME, or the only one. For packet types\n"
-	  "(xdp, socket, tc, cgroup_skb) the memory is the packet, exactly as\n"
-	  "BPF_PROG_TEST_RUN's data_in; other types get r1 = a copy of the memory.\n"
+	  "An ELF object is loaded (maps and global data created, relocated, every\n"
+	  "program verified) and one of its programs runs: --prog NAME, or the only\n"
+	  "one. Assembly and raw programs are verified as --type (socket_filter by\n"
+	  "default). For packet types (xdp, socket, tc, cgroup_skb) the memory is the\n"
+	  "packet, exactly as BPF_PROG_TEST_RUN's data_in (an assembly or raw program\n"
+	  "without memory gets a zeroed Ethernet header); other types get r1 = a copy\n"
+	  "of the memory, zero-padded to the largest context they may read.\n"
+	  "\n"
+	  "With --no-verify nothing is verified and the program runs only in the\n"
+	  "checked interpreter: every memory access is checked and a run is bounded;\n"
+	  "r1 points to a private copy of the memory and r2 holds its length (both 0\n"
+	  "without memory), as in the conformance suite.\n"
 	  "\n"
 	  "  --prog NAME       the object's program (function or section name)\n"
+	  "  --type T          program type of an assembly or raw program (xdp,\n"
+	  "                    socket_filter, sched_cls, kprobe, ...)\n"
 	  "  --mem HEX         memory as hex bytes (\"00 01 ff\" or \"0001ff\")\n"
 	  "  --mem-file F      memory from the bytes of file F\n"
-	  "  --engine E        checked (default: every memory access is checked and\n"
-	  "                    a run is bounded) or interp (fast; trusts the program)\n"
+	  "  --engine E        jit (default for verified programs; native x86-64 code),\n"
+	  "                    interp (threaded interpreter) or checked\n"
+	  "  --no-verify       skip the verifier; checked engine only\n"
 	  "  --repeat N        run N times (1..100000000); also print `ns_per_run: X`\n"
-	  "  --json            print one JSON object: r0, runs, ns_per_run, engine\n"
+	  "  --json            print one JSON object: r0, runs, ns_per_run, engine, verified\n"
 	  "\n"
 	  "comb's built-in helpers (maps, time, trace_printk) are available to programs.\n" },
 	{ "conformance", cmd_conformance, "run a directory of BPF conformance tests",
@@ -95,10 +107,10 @@ static const struct cli_command commands[] = {
 	  "comb map list FILE.o [--json]\n"
 	  "       comb map list --pinned [DIR] [--json]\n"
 	  "       comb map pin FILE.o [--dir DIR] [--force] [NAME...]\n"
-	  "       comb map dump NAME|PIN [--json]\n"
-	  "       comb map lookup NAME|PIN KEY [--json]\n"
-	  "       comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist]\n"
-	  "       comb map delete NAME|PIN KEY",
+	  "       comb map dump NAME|PIN [--json] [--hex]\n"
+	  "       comb map lookup NAME|PIN KEY [--json] [--hex|--typed]\n"
+	  "       comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist] [--hex|--typed]\n"
+	  "       comb map delete NAME|PIN KEY [--hex|--typed]",
 	  "list FILE.o: one line per map, global data included (.data, .rodata,\n"
 	  ".bss, .kconfig as single-entry arrays):\n"
 	  "\n"
@@ -117,11 +129,22 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "NAME is a map pinned in the pin directory; PIN (a word with a '/') is the\n"
 	  "path of a pinned map. dump prints every entry as `bpftool map dump` does\n"
-	  "(per-CPU maps: one value per CPU), then `Found N elements`; --json as\n"
+	  "(per-CPU maps: one value per CPU), then `Found N elements` (maps without\n"
+	  "BTF, or --hex; typed entries below); --json as\n"
 	  "`bpftool -j map dump`. KEY and VALUE are hex bytes: 0a000001, '0a 00 00 01',\n"
 	  "0x0a,0x00; or bpftool's `key [hex] B... value [hex] B... [FLAG]`. Sizes must\n"
 	  "match key_size and value_size; for a per-CPU map one VALUE sets every CPU\n"
-	  "(or give one value per CPU). Pinned maps keep no BTF: values are hex only.\n" },
+	  "(or give one value per CPU).\n"
+	  "\n"
+	  "Typed entries: maps made by the loader keep their object's BTF with the\n"
+	  "pin. dump and lookup then print as bpftool does for maps with BTF (an\n"
+	  "indented JSON document; --json adds \"formatted\" next to the hex bytes),\n"
+	  "and KEY/VALUE may be JSON for the key and value types: 5, -1, \"ENUM_NAME\",\n"
+	  "'{\"saddr\": 167772161, \"port\": 80}' (members not given are 0), '[1, 2]',\n"
+	  "'\"text\"' for char arrays, '{\"var\": 1}' for global data. A KEY or VALUE\n"
+	  "that is exactly the right number of hex bytes (00000005) is hex, anything\n"
+	  "else JSON (JSON numbers have no leading zeros). --hex: bytes in and out,\n"
+	  "as without BTF; --typed: KEY and VALUE are JSON.\n" },
 	{ "ringbuf", cmd_ringbuf, "print a pinned ring buffer's records as they come",
 	  "comb ringbuf PIN [--json] [--count N]",
 	  "Open the pinned RINGBUF map PIN and print each record as it arrives,\n"
@@ -143,6 +166,50 @@ static const struct cli_command commands[] = {
 	  "                   trace of every explored instruction\n"
 	  "\n"
 	  "Exit status 1 if any program fails.\n" },
+	{ "xdp", cmd_xdp, "run an XDP program over a pcap or a live interface",
+	  "comb xdp FILE.o [--prog NAME] (--pcap IN.pcap | --iface IF [--bridge IF2] | --tap NAME | "
+	  "--xsk IF [--queue N]) [--out-pass P] [--out-tx T] [--out-drop D] [--out-aborted A] "
+	  "[--out-redirect DIR] [--verdicts FILE] [--json] [--pin-maps DIR] [--fib FILE] "
+	  "[--engine E] [--no-verify] [--records MAP[:STRUCT]] [--count N] [--duration S]",
+	  "Load FILE.o (maps reused from or pinned in --pin-maps DIR; without it\n"
+	  "LIBBPF_PIN_BY_NAME maps under comb's pin directory, as libbpf does) and run\n"
+	  "its XDP program (--prog NAME, or the only one) on every packet of IN.pcap\n"
+	  "(pcap or pcapng, Ethernet) or of a live source. Each packet, as the program\n"
+	  "left it, goes to its verdict's output, with the input's timestamps:\n"
+	  "\n"
+	  "  --out-pass/--out-tx/--out-drop/--out-aborted FILE   pcap per verdict\n"
+	  "  --out-redirect DIR  one pcap per redirect target: ifindex-N.pcap for\n"
+	  "                      bpf_redirect, MAPNAME-KEY.pcap for bpf_redirect_map\n"
+	  "  --verdicts FILE     one line per packet: INDEX ACTION LEN (index from 0,\n"
+	  "                      ABORTED|DROP|PASS|TX|REDIRECT, length after the program)\n"
+	  "  --json              the summary as one JSON object\n"
+	  "  --fib FILE          static routes for bpf_fib_lookup\n"
+	  "  --engine E          jit (default), interp or checked\n"
+	  "  --no-verify         run unverified, in the checked engine\n"
+	  "  --records MAP[:STRUCT]  print each record of ring buffer MAP as it arrives:\n"
+	  "                      field=value ... laid over BTF struct STRUCT (__be32 as\n"
+	  "                      IPv4, __be16 in host order, 16-byte *addr*/*ip6* arrays\n"
+	  "                      as IPv6, char arrays as text; JSON with --json), or\n"
+	  "                      SIZE: HEX without STRUCT\n"
+	  "  --count N           stop after N packets\n"
+	  "  --iface IF [--bridge IF2] | --tap NAME | --xsk IF [--queue N]  live sources;\n"
+	  "  --duration S        how long a live run lasts (default: until SIGINT)\n"
+	  "\n"
+	  "The summary gives packets and bytes per verdict and packets/s. A packet\n"
+	  "the program cannot run on (shorter than 14 bytes, a failed checked run) is\n"
+	  "counted as ABORTED with a message. A corrupted or truncated capture stops\n"
+	  "the run with an error naming the packet; the packets before it are\n"
+	  "processed and written (exit status 1).\n" },
+	{ "load", cmd_load, "load and verify an object, pin its maps, exit",
+	  "comb load FILE.o [--pin-maps DIR] [--json]",
+	  "Load FILE.o (verified as every load is) and pin its maps so that a control\n"
+	  "plane can fill them before traffic starts (`comb map update DIR/NAME ...`,\n"
+	  "then `comb xdp FILE.o --pin-maps DIR ...` reuses them). With --pin-maps\n"
+	  "every map but global data is reused from DIR/NAME when pinned there with\n"
+	  "the same definition (a different one is an error naming the field), or\n"
+	  "created and pinned there; without it only LIBBPF_PIN_BY_NAME maps, under\n"
+	  "comb's pin directory. Prints one line per map: pinned|reused|private NAME\n"
+	  "TYPE PATH (--json: one object).\n" },
 	{ "help", NULL, "show help for comb or one command", "comb help [CMD]",
 	  "Without CMD list the commands; with CMD show its options.\n" },
 };

@@ -263,15 +263,14 @@ static void print_json_bytes(FILE *out, const uint8_t *bytes, size_t len)
 	fputc(']', out);
 }
 
-void map_print_entry_json(FILE *out, const struct map_layout *layout, const uint8_t *key,
-			  const uint8_t *value)
+void map_print_entry_json_fields(FILE *out, const struct map_layout *layout, const uint8_t *key,
+				 const uint8_t *value)
 {
-	fputs("{\"key\":", out);
+	fputs("\"key\":", out);
 	print_json_bytes(out, key, layout->key_size);
 	if (!layout->percpu) {
 		fputs(",\"value\":", out);
 		print_json_bytes(out, value, layout->value_size);
-		fputc('}', out);
 		return;
 	}
 	fputs(",\"values\":[", out);
@@ -280,5 +279,13 @@ void map_print_entry_json(FILE *out, const struct map_layout *layout, const uint
 		print_json_bytes(out, value + (size_t)cpu * layout->value_stride, layout->value_size);
 		fputc('}', out);
 	}
-	fputs("]}", out);
+	fputc(']', out);
+}
+
+void map_print_entry_json(FILE *out, const struct map_layout *layout, const uint8_t *key,
+			  const uint8_t *value)
+{
+	fputc('{', out);
+	map_print_entry_json_fields(out, layout, key, value);
+	fputc('}', out);
 }

@@ -54,5 +54,9 @@ void map_print_entry(FILE *out, const struct map_layout *layout, const uint8_t *
  * {"key":[...],"values":[{"cpu":0,"value":[...]},...]}. */
 void map_print_entry_json(FILE *out, const struct map_layout *layout, const uint8_t *key,
 			  const uint8_t *value);
+/* The same without the braces: "key":[...],"value":[...] (to add more
+ * fields, such as bpftool's "formatted" for maps with BTF). */
+void map_print_entry_json_fields(FILE *out, const struct map_layout *layout, const uint8_t *key,
+				 const uint8_t *value);
 
 #endif

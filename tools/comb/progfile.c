@@ -244,10 +244,10 @@ int cli_load_program_file(const char *path, struct cli_program *prog)
 
 /* ---- ELF objects ---------------------------------------------------- */
 
-int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
-		    struct cli_object *o)
+static int open_object(const char *path, const struct cli_buffer *buf, bool load, bool verify,
+		       struct cli_object *o)
 {
-	char err[512] = "";
+	char err[1024] = "";
 	struct comb_object_open_opts opts = { .sz = sizeof(opts), .name = path };
 	*o = (struct cli_object){ 0 };
 	int rc = comb_object_open_mem(buf->data, buf->len, &opts, &o->obj, err, sizeof(err));
@@ -268,7 +268,9 @@ int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
 		cli_error("%s: cannot create a VM: %s", path, strerror(-rc));
 		o->vm = NULL;
 	} else {
-		rc = comb_object_load(o->obj, o->vm, err, sizeof(err));
+		rc = comb_object_set_verify(o->obj, verify);
+		if (!rc)
+			rc = comb_object_load(o->obj, o->vm, err, sizeof(err));
 		if (rc && strncmp(err, path, strlen(path)) == 0)
 			cli_error("%s", err);
 		else if (rc)
@@ -277,6 +279,20 @@ int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
 	if (rc)
 		cli_object_close(o);
 	return rc;
+}
+
+/* Commands that only look at programs (disasm, verify, map) load them
+ * unverified: they never run them, and `comb verify` reports every verdict. */
+int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
+		    struct cli_object *o)
+{
+	return open_object(path, buf, load, false, o);
+}
+
+int cli_open_object_to_run(const char *path, const struct cli_buffer *buf, bool verify,
+			   struct cli_object *o)
+{
+	return open_object(path, buf, true, verify, o);
 }
 
 void cli_object_close(struct cli_object *o)

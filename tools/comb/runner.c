@@ -5,7 +5,9 @@
  * conformance suite; the copy is registered as a writable region so the
  * checked engine allows it. With repeat > 1 the memory is restored before
  * every run and the whole loop is timed (CLOCK_MONOTONIC), so ns_per_run
- * includes that copy.
+ * includes that copy. A run may ask for the copy to be zero-padded to a
+ * minimum size (a verified program may read its whole context through r1).
+ * cli_verify_prog proves a program safe before it runs (comb_prog_verify).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "comb/verifier.h"
 
 int cli_try_load_vm_prog(const char *where, const struct cli_program *program,
 			 struct comb_vm **vm, struct comb_prog **prog, char *err, size_t err_len)
@@ -50,6 +53,28 @@ int cli_load_vm_prog(const char *where, const struct cli_program *program, struc
 	return rc;
 }
 
+int cli_verify_prog(const char *where, struct comb_prog *prog, uint32_t prog_type)
+{
+	struct comb_verify_opts opts = { .sz = sizeof(opts), .prog_type = prog_type };
+	struct comb_verify_result res;
+	int rc = comb_prog_verify(prog, &opts, &res);
+	if (rc)
+		cli_error("%s: verifier: %s", where, res.message[0] ? res.message : strerror(-rc));
+	return rc;
+}
+
+int cli_parse_prog_type(const char *name, uint32_t *type)
+{
+	for (uint32_t t = 1; t < 64; t++) {
+		const char *n = comb_prog_type_name(t);
+		if (n && strcmp(n, name) == 0) {
+			*type = t;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
@@ -61,8 +86,9 @@ int cli_run_program(const struct cli_run_request *req, struct cli_run_result *re
 {
 	memset(res, 0, sizeof(*res));
 	uint8_t *copy = NULL;
-	if (req->mem_len) {
-		copy = malloc(req->mem_len);
+	size_t size = req->mem_len > req->min_mem ? req->mem_len : req->min_mem;
+	if (size) {
+		copy = calloc(1, size);
 		if (!copy) {
 			snprintf(res->error.message, sizeof(res->error.message), "out of memory");
 			res->error.insn = -1;
@@ -70,7 +96,7 @@ int cli_run_program(const struct cli_run_request *req, struct cli_run_result *re
 		}
 		memcpy(copy, req->mem, req->mem_len);
 	}
-	struct comb_region region = { .addr = (uintptr_t)copy, .size = req->mem_len,
+	struct comb_region region = { .addr = (uintptr_t)copy, .size = size,
 				      .writable = true };
 	struct comb_run_opts opts = {
 		.sz = sizeof(opts),

@@ -51,6 +51,10 @@ int xdp_session_open(const struct xdp_cli *cli, struct xdp_session **s);
  * (an output that cannot be written); a failed run is counted as ABORTED. */
 int xdp_session_packet(struct xdp_session *s, const uint8_t *pkt, size_t len, struct timeval ts,
 		       const struct comb_xdp_result **res);
+/* The same for a packet captured short: orig_len is its length on the wire
+ * (the pcap record's len), kept in the outputs. */
+int xdp_session_packet_orig(struct xdp_session *s, const uint8_t *pkt, size_t len, size_t orig_len,
+			    struct timeval ts, const struct comb_xdp_result **res);
 /* Print ring buffer records that arrived (--records); call it now and then. */
 void xdp_session_poll_records(struct xdp_session *s);
 /* The ifindex of the interface packets arrive on (live sources set it
@@ -59,6 +63,15 @@ void xdp_session_set_ingress(struct xdp_session *s, uint32_t ifindex, uint32_t r
 /* Summary (text or JSON) on stdout; release everything. Returns CLI_OK or
  * CLI_ERROR (an output could not be completed). */
 int xdp_session_close(struct xdp_session *s);
+
+/* xdp_records.c: --records MAP[:STRUCT] of a loaded object (see there).
+ * Errors are printed; returns 0 or -errno. */
+struct xdp_records;
+struct comb_object;
+int xdp_records_open(const char *object, const struct comb_object *obj, const char *spec, bool json,
+		     struct xdp_records **r);
+void xdp_records_poll(struct xdp_records *r);
+void xdp_records_close(struct xdp_records *r);
 
 /* cmd_xdp_live.c: run the session on --iface/--tap/--xsk until --count,
  * --duration or a signal. Returns 0 or -errno (printed). */

@@ -1,0 +1,201 @@
+/* bench/verifier_bench.c - verifier-bench: comb's verifier against the
+ * kernel's on the real-program corpus.
+ *
+ *   verifier-bench [--rounds N]
+ *
+ * The corpus is tests/kernel/real_corpus.h's: every program of Debian's
+ * xdp-tools objects and of the CO-RE objects inside the libbpf-tools binaries.
+ * Each round walks it: every program is loaded into the kernel on its own
+ * (libbpf, log level BPF_LOG_STATS), which reports its own "verification
+ * time N usec"; the programs the kernel accepts are verified by comb
+ * (comb_verify_object_prog on comb's load of the same object): one untimed
+ * call (it loads the kernel BTF a typed context needs, as the kernel has its
+ * own loaded at boot), then the median of 3 timed ones. The table gives the
+ * median over rounds of the totals, and the programs both accept.
+ *
+ * Memory: the program comb explores most instructions of is verified again
+ * in a fresh process (verifier-bench --child PATH IMAGE NAME), whose peak RSS
+ * (getrusage) is read before and after the verification: the growth is the
+ * verifier's peak working memory (states, checkpoints).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "comb/comb.h"
+#include "../tests/kernel/real_corpus.h"
+
+#define DEFAULT_ROUNDS 3
+#define MAX_ROUNDS 21
+
+struct round {
+	double kernel_us, comb_us;
+	int programs, comb_rejects, kernel_time_missing;
+	/* the program comb explores most of */
+	char big_image[512], big_name[128];
+	uint64_t big_insns;
+	long big_kernel_insns;
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void time_one(const struct real_prog *p, void *arg)
+{
+	struct round *r = arg;
+	if (p->kernel != 1 || !p->obj)
+		return;
+	struct comb_verify_opts opts = { .sz = sizeof(opts) };
+	struct comb_verify_result res;
+	if (comb_verify_object_prog(p->obj, p->index, &opts, &res) != 0) {
+		r->comb_rejects++;
+		return;
+	}
+	double t[3];
+	for (int i = 0; i < 3; i++) {
+		double t0 = now_us();
+		comb_verify_object_prog(p->obj, p->index, &opts, &res);
+		t[i] = now_us() - t0;
+	}
+	if (p->kernel_usec < 0) {
+		r->kernel_time_missing++;
+		return;
+	}
+	r->programs++;
+	r->comb_us += median(t, 3);
+	r->kernel_us += (double)p->kernel_usec;
+	if (res.insns_processed > r->big_insns) {
+		r->big_insns = res.insns_processed;
+		r->big_kernel_insns = p->kernel_insns;
+		snprintf(r->big_image, sizeof(r->big_image), "%s", p->image);
+		snprintf(r->big_name, sizeof(r->big_name), "%s", p->name);
+	}
+}
+
+/* ---- the child: peak memory of one verification ---- */
+
+struct child_target {
+	const char *image, *name;
+	long before_kb, after_kb;
+	int rc;
+};
+
+static long maxrss_kb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static void verify_target(const struct real_prog *p, void *arg)
+{
+	struct child_target *c = arg;
+	if (!p->obj || strcmp(p->image, c->image) || strcmp(p->name, c->name))
+		return;
+	struct comb_verify_opts opts = { .sz = sizeof(opts) };
+	struct comb_verify_result res;
+	/* the kernel BTF a typed context needs is part of the baseline: a
+	 * one-instruction budget loads it and explores nothing */
+	struct comb_verify_opts setup = { .sz = sizeof(setup), .max_insns = 1 };
+	comb_verify_object_prog(p->obj, p->index, &setup, &res);
+	c->before_kb = maxrss_kb();
+	c->rc = comb_verify_object_prog(p->obj, p->index, &opts, &res);
+	c->after_kb = maxrss_kb();
+}
+
+static int child_main(char *path, const char *image, const char *name)
+{
+	struct child_target c = { .image = image, .name = name, .before_kb = -1, .rc = -ENOENT };
+	real_corpus_walk(&path, 1, false, verify_target, &c);
+	printf("%ld %ld %d\n", c.before_kb, c.after_kb, c.rc);
+	return c.before_kb < 0;
+}
+
+/* "PATH[N]" -> PATH */
+static void image_path(const char *image, char *path, size_t len)
+{
+	snprintf(path, len, "%s", image);
+	char *bracket = strrchr(path, '[');
+	if (bracket && bracket[strlen(bracket) - 1] == ']')
+		*bracket = 0;
+}
+
+static int measure_memory(const char *self, const struct round *r, long *before, long *after)
+{
+	char path[512], cmd[2048];
+	image_path(r->big_image, path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "'%s' --child '%s' '%s' '%s'", self, path, r->big_image, r->big_name);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	int rc = -1;
+	if (fscanf(f, "%ld %ld %d", before, after, &rc) != 3)
+		rc = -EIO;
+	pclose(f);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "--child") == 0)
+		return child_main(argv[2], argv[3], argv[4]);
+	int rounds = DEFAULT_ROUNDS;
+	if (argc == 3 && strcmp(argv[1], "--rounds") == 0)
+		rounds = atoi(argv[2]);
+	if (rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "usage: verifier-bench [--rounds 1..%d]\n", MAX_ROUNDS);
+		return 2;
+	}
+	printf("== verifier: comb vs the kernel's own verification time, real-program corpus\n");
+	if (!real_corpus_kernel_ok()) {
+		printf("verifier-bench: skipped (bpf() is not permitted: %s)\n", strerror(errno));
+		return 0;
+	}
+	struct round r[MAX_ROUNDS];
+	double kernel[MAX_ROUNDS], comb[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	for (int i = 0; i < rounds; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		real_corpus_walk(NULL, 0, true, time_one, &r[i]);
+		kernel[i] = r[i].kernel_us;
+		comb[i] = r[i].comb_us;
+		ratio[i] = r[i].comb_us > 0 ? r[i].kernel_us / r[i].comb_us : 0;
+	}
+	const struct round *r0 = &r[0];
+	printf("programs the kernel accepts and reports a time for: %d (comb rejects %d of all the kernel "
+	       "accepts; %d without a kernel time)\n", r0->programs, r0->comb_rejects, r0->kernel_time_missing);
+	printf("%-34s %12s\n", "median of rounds", "total");
+	printf("%-34s %10.1f ms\n", "kernel verification time", median(kernel, rounds) / 1e3);
+	printf("%-34s %10.1f ms\n", "comb verification time", median(comb, rounds) / 1e3);
+	printf("%-34s %10.2fx\n", "kernel / comb (median of rounds)", median(ratio, rounds));
+	long before = 0, after = 0;
+	int rc = r0->big_image[0] ? measure_memory(argv[0], r0, &before, &after) : -ENOENT;
+	if (rc == 0)
+		printf("largest exploration: %s prog %s (comb %llu insns explored, kernel %ld processed): "
+		       "peak RSS %ld KiB before verifying, %ld KiB after: the verifier needs %ld KiB\n",
+		       r0->big_image, r0->big_name, (unsigned long long)r0->big_insns, r0->big_kernel_insns,
+		       before, after, after - before);
+	else
+		printf("largest exploration: memory not measured (%s)\n", strerror(rc < 0 ? -rc : EIO));
+	return 0;
+}
