@@ -299,8 +299,15 @@ static int xsk_setup(struct comb_xdp_port *p, struct xsk *x, const struct comb_x
 	 * generically elsewhere, and binds zero-copy where it can, else copy. */
 	bool generic = (o->flags & COMB_XDP_PORT_XSK_GENERIC) != 0;
 	int rc = -EOPNOTSUPP;
-	if (!generic)
+	/* A socket closed just before (ours of a previous run) holds the queue
+	 * until the kernel's deferred release: retry while busy. */
+	for (int tries = 0; !generic && tries < XSK_BUSY_RETRIES; tries++) {
+		if (tries)
+			usleep(XSK_BUSY_WAIT_US);
 		rc = try_attach(p, x, 0, XDP_USE_NEED_WAKEUP);
+		if (rc != -EBUSY)
+			break;
+	}
 	if (rc == -EOPNOTSUPP)
 		rc = attach_generic(p, x);
 	if (rc)
