@@ -113,11 +113,16 @@ $(BUILD)/real-verdicts: tests/kernel/real_verdicts.c tests/kernel/real_corpus.c 
 $(BUILD)/kernel-xdp: tests/kernel/kernel_xdp.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_xdp.c $(STATIC_LIB) $(LDLIBS)
 
+# bpf_fib_lookup in comb (a route file) against the kernel (a network namespace's routes).
+$(BUILD)/kernel-fib: tests/kernel/kernel_fib.c $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_fib.c $(STATIC_LIB) $(LDLIBS)
+
 # xdp-filter's 10 variants (Debian's libxdp1) in comb and in the kernel, packet by packet.
 $(BUILD)/xdp-filter-compare: tests/kernel/xdp_filter_compare.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/xdp_filter_compare.c $(STATIC_LIB) $(LDLIBS)
 
 TEST_BINS := $(BUILD)/unit-tests $(BUILD)/kernel-diff $(BUILD)/kernel-progs $(BUILD)/object-compare $(BUILD)/core-compare $(BUILD)/kernel-maptypes $(PROGS) $(BUILD)/kernel-maps $(BUILD)/e2e/ringbuf-producer $(BUILD)/kernel-ctx $(BUILD)/kernel-verdicts $(BUILD)/real-verdicts $(BUILD)/kernel-xdp $(BUILD)/xdp-filter-compare
+TEST_BINS += $(BUILD)/kernel-fib
 
 # Example XDP programs (examples/NAME/*.bpf.c -> $(BUILD)/examples/NAME/*.bpf.o).
 EXAMPLE_PROGS := $(patsubst examples/%.bpf.c,$(BUILD)/examples/%.bpf.o,$(sort $(wildcard examples/*/*.bpf.c)))
@@ -125,6 +130,11 @@ $(BUILD)/examples/%.bpf.o: examples/%.bpf.c
 	@mkdir -p $(dir $@)
 	$(BPF_CLANG) -g -O2 -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 TEST_BINS += $(EXAMPLE_PROGS)
+
+# Verifier soundness: generated programs comb accepts never fault in the checked engine.
+$(BUILD)/verifier-soundness: tests/kernel/verifier_soundness.c tests/kernel/soundness_gen.c tests/kernel/soundness_gen.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/verifier_soundness.c tests/kernel/soundness_gen.c $(STATIC_LIB) $(LDLIBS)
+TEST_BINS += $(BUILD)/verifier-soundness
 
 deps:
 	@scripts/deps.sh

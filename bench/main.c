@@ -1,7 +1,7 @@
 /* bench/main.c - comb-bench: comb's interpreter and JIT against native code
  * and the kernel's JIT on the programs of bench/progs.
  *
- *   comb-bench --dir build/bench [--rounds N] [--only NAME]
+ *   comb-bench --dir build/bench [--rounds N] [--only NAME] [--compile-only]
  *
  * For each workload: check that native, kernel and comb compute the same
  * result (any difference fails the bench), then run ROUNDS rounds; each round
@@ -29,6 +29,7 @@ struct options {
 	const char *dir;
 	const char *only;
 	int rounds;
+	bool compile_only; /* JIT compile times alone (no runs, no kernel) */
 };
 
 struct kernel_side {
@@ -57,6 +58,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
 			opts->only = argv[++i];
 		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
 			opts->rounds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--compile-only") == 0)
+			opts->compile_only = true;
 		else
 			return -EINVAL;
 	}
@@ -323,6 +326,37 @@ static void print_compile_table(void)
 	printf("\n");
 }
 
+/* --compile-only: each bench program's JIT compile time, then the table
+ * by size; nothing runs. */
+static int print_compile_only(const struct options *opts)
+{
+	int failed = 0;
+	printf("jit compile time (compile + free, bench programs):");
+	for (size_t i = 0; i < bench_workload_count; i++) {
+		const struct workload *w = &bench_workloads[i];
+		struct comb_runner runner;
+		char path[512], err[256];
+		double ns;
+		size_t insns;
+		if (opts->only && strcmp(opts->only, w->name) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.bin", opts->dir, w->name);
+		if (comb_runner_open(&runner, path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "comb-bench: %s: %s\n", w->name, err);
+			failed++;
+			continue;
+		}
+		if (comb_runner_jit_compile_ns(&runner, &ns, &insns) == 0)
+			printf("  %s (%zu) %.1f us/kinsn;", w->name, insns, ns / (double)insns);
+		else
+			printf("  %s n/a;", w->name);
+		comb_runner_close(&runner);
+	}
+	printf("\n");
+	print_compile_table();
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct row rows[bench_workload_count];
@@ -333,10 +367,12 @@ int main(int argc, char **argv)
 	int failed = 0;
 
 	if (parse_options(argc, argv, &opts) < 0) {
-		fprintf(stderr, "usage: comb-bench [--dir DIR] [--rounds 1..%d] [--only NAME]\n",
-			MAX_ROUNDS);
+		fprintf(stderr, "usage: comb-bench [--dir DIR] [--rounds 1..%d] [--only NAME] "
+			"[--compile-only]\n", MAX_ROUNDS);
 		return 2;
 	}
+	if (opts.compile_only)
+		return print_compile_only(&opts);
 	open_kernel_side(&kernel);
 	for (size_t i = 0; i < bench_workload_count; i++) {
 		const struct workload *w = &bench_workloads[i];

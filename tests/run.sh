@@ -60,7 +60,9 @@ run_suite kernel-ctx "$BUILD/kernel-ctx"
 run_suite kernel-verdicts "$BUILD/kernel-verdicts" "$BUILD/progs"
 run_suite kernel-xdp "$BUILD/kernel-xdp" "$BUILD/progs"
 run_suite xdp-filter-compare "$BUILD/xdp-filter-compare"
+run_suite kernel-fib "$BUILD/kernel-fib"
 run_suite real-verdicts "$BUILD/real-verdicts"
+run_suite verifier-soundness "$BUILD/verifier-soundness"
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

@@ -64,10 +64,11 @@ struct comb_xdp_target {
  * comb_fib_parse() for the format. */
 struct comb_fib;
 /* Text format, one route per line (# starts a comment):
- *   PREFIX dev IFINDEX [via GATEWAY] [smac MAC] [dmac MAC] [mtu N]
+ *   PREFIX dev IFINDEX [via GATEWAY] [smac MAC] [dmac MAC] [mtu N] [metric N]
  * PREFIX is an IPv4 or IPv6 prefix (10.0.0.0/8, 2001:db8::/32, default);
  * the longest matching prefix wins. Without dmac the neighbour is unknown
- * (BPF_FIB_LKUP_RET_NO_NEIGH). Errors name the line. Returns 0 or -EINVAL. */
+ * (BPF_FIB_LKUP_RET_NO_NEIGH). mtu defaults to 1500, metric (what
+ * rt_metric reports) to 0. Errors name the line. Returns 0 or -EINVAL. */
 int comb_fib_parse(const char *text, size_t len, struct comb_fib **fib, char *err, size_t err_len);
 int comb_fib_load(const char *path, struct comb_fib **fib, char *err, size_t err_len);
 void comb_fib_free(struct comb_fib *fib);
@@ -100,6 +101,32 @@ struct comb_xdp_result {
  * (packet shorter than an Ethernet header or longer than 65535 bytes) or the
  * run's error (then res->error says why and res->action is ABORTED). */
 int comb_xdp_run(struct comb_xdp *xdp, const void *pkt, size_t len, struct comb_xdp_result *res);
+
+/* Run the program on up to COMB_XDP_BATCH_MAX packets, one after the other
+ * (as n calls of comb_xdp_run would), each in a frame of its own: every
+ * results[i].data stays valid until the next run or batch. rcs (may be
+ * NULL) gets each packet's return value as comb_xdp_run would give it.
+ * Cheaper per packet than comb_xdp_run: a per-CPU map slot is claimed once
+ * per batch. The frames start at different offsets within their pages (so
+ * the packets do not all compete for one cache set); comb_xdp_run's frame
+ * is page-aligned. Returns the number of packets whose run failed, or
+ * -EINVAL (bad arguments, n > COMB_XDP_BATCH_MAX; nothing ran). */
+#define COMB_XDP_BATCH_MAX 64
+int comb_xdp_run_batch(struct comb_xdp *xdp, const void *const *pkts, const size_t *lens, size_t n,
+		       struct comb_xdp_result *results, int *rcs);
+
+/* Change the interface and queue the next packets arrive on (0: 1, lo),
+ * without making a new runner. Returns 0 or -EINVAL. */
+int comb_xdp_set_ingress(struct comb_xdp *xdp, uint32_t ingress_ifindex, uint32_t rx_queue_index);
+
+/* The interfaces a broadcast REDIRECT (target->flags has BPF_F_BROADCAST,
+ * 1 << 3) goes to: the ifindex of every entry of the DEVMAP / DEVMAP_HASH,
+ * less ingress_ifindex when BPF_F_EXCLUDE_INGRESS (1 << 4) is set, as the
+ * kernel's dev_map_enqueue_multi() does; their keys in keys (may be NULL).
+ * Writes at most cap entries, returns how many there are (more than cap:
+ * call again with more room), or -EINVAL when target is not a broadcast. */
+int comb_xdp_broadcast_targets(const struct comb_xdp_target *target, uint32_t ingress_ifindex,
+			       uint32_t *ifindexes, uint32_t *keys, size_t cap);
 
 #ifdef __cplusplus
 }

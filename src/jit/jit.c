@@ -14,11 +14,15 @@
  * helper call needs no adjustment. Division by zero and INT_MIN / -1 take the
  * ISA's results through explicit tests, never a trap.
  *
- * Branch sizes: the code is emitted twice. The first pass makes every
- * branch between instructions long and records where each one goes; a
+ * Branch sizes: the code is emitted once, into a scratch buffer, with every
+ * branch between instructions counted long but not written: the pass
+ * records where each one goes (target[], flags[]) and where the code holds
+ * a rel32 to a shared exit or a call to an eBPF function (fixups). A
  * relaxation over those records alone (no code) then makes a branch short
- * once its target is in reach; the second pass emits the final code at the
- * offsets the relaxation computed. Loop heads (targets of backward
+ * once its target is in reach, and compact() copies the code to its final
+ * place (the executable memory's writable view), runs of instructions in
+ * one memcpy, writing each branch in its final size and re-aiming the
+ * fixups. Loop heads (targets of backward
  * branches) start at a multiple of JIT_LOOP_ALIGN bytes, nops before them:
  * on the compute bench a loop's placement alone moved its time by up to
  * 1.6x, and 64-byte heads gave the steadiest results (16 and 32 were each
@@ -26,15 +30,17 @@
  * the relaxation alternates shortening rounds with layouts and ends by
  * lengthening any short branch that no longer reaches. Nothing else in an
  * instruction's code depends on where it lands: jumps to the shared exits
- * are always long. The entry stub and the exits are the same for every
- * program: they are built once and copied.
+ * are always long (fixups). The entry stub and the exits are the same for
+ * every program: they are built once and copied. Scratch arrays and the
+ * scratch code buffer are kept per thread between compiles (up to
+ * JIT_SCRATCH_KEEP bytes), so compiling allocates only the result.
  *
  * Constant blinding (comb_prog_opts.jit_harden, as the kernel's
  * bpf_jit_harden): each immediate of an ALU, jump, store or LDDW
  * instruction is loaded as (imm ^ key) and then XOR-ed with key, into r11 or
  * the destination, and the register form of the instruction is used; keys
- * come from a generator seeded per program from getrandom() and restarted
- * each pass so both passes emit the same sizes. Shift counts (one byte) are
+ * come from a generator seeded per program from getrandom(),
+ * per program. Shift counts (one byte) are
  * not blinded, as in the kernel.
  *
  * bpf_map_lookup_elem with a map known at the call site (r1 loaded by an
@@ -49,6 +55,11 @@
  * instruction before it instead of a test. Division saves rax/rdx only
  * while they hold live values. Shifts by a register use BMI2's
  * shlx/shrx/sarx where the CPU has them (no rcx juggling).
+ *
+ * Branches: short forward diamonds become cmovs (if-conversion); a loop's
+ * `if C goto out; goto head` latch becomes `if !C goto head; jmp out`; a
+ * conditional jump that unsigned upper bounds known over straight-line code
+ * decide becomes a jmp or nothing (clang's second loop-bound test).
  */
 #include <sys/random.h>
 #include <pthread.h>
@@ -59,18 +70,36 @@
 #include "jit/x86_emit.h"
 #include "maps/internal.h"
 
-#define JIT_BYTES_PER_INSN 128 /* generous upper bound for one instruction */
+#define JIT_INSN_ROOM 1024   /* generous bound for one emit step (up to 4 fused insns) */
+#define JIT_BYTES_PER_INSN_GUESS 12 /* first size of the scratch code buffer */
 #define JIT_PRELUDE_MAX 512
+#define JIT_SCRATCH_KEEP (4u << 20) /* scratch bytes a thread keeps between compiles */
 
-/* Inter-instruction branch of an instruction (flags[]). */
+/* Inter-instruction branch of an instruction (flags[]); the x86 condition
+ * of a BR_JCC in the high nibble. */
 enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4 };
+#define BR_CC_SHIFT 4
+#define BR_JCC_LONG 6 /* 0f 8x rel32 */
+#define BR_JMP_LONG 5 /* e9 rel32 */
 /* is_target[]: a jump or call lands here; a backward one (a loop head). */
 enum { TARGET_ANY = 1, TARGET_LOOP = 2 };
 #define JIT_LOOP_ALIGN 64 /* a power of two; 1 turns alignment off */
 
-static const uint8_t reg_map[COMB_REG_COUNT] = {
+/* A rel32 in the scratch code (its first byte at pos) aimed at a fixed
+ * offset (a shared exit in the prelude) or, with FIX_INSN, at an
+ * instruction's final offset. */
+struct jit_fixup {
+	uint32_t pos;
+	uint32_t target;
+};
+#define FIX_INSN 0x80000000u
+
+/* Indexes SCRATCH_REG and SCRATCH_REG + 1 are no eBPF registers: the
+ * if-conversion rewrites instructions to compute into r11 and r10. */
+#define SCRATCH_REG COMB_REG_COUNT /* r11, then r10 */
+static const uint8_t reg_map[COMB_REG_COUNT + 2] = {
 	X86_RAX, X86_RDI, X86_RSI, X86_RDX, X86_RCX, X86_R8,
-	X86_RBX, X86_R13, X86_R14, X86_R15, X86_RBP,
+	X86_RBX, X86_R13, X86_R14, X86_R15, X86_RBP, X86_R11, X86_R10,
 };
 
 #define JR(field) ((int32_t)offsetof(struct jit_run, field))
@@ -86,20 +115,23 @@ struct flags_state {
 struct jit_compiler {
 	const struct comb_prog *prog;
 	const struct dinsn *code;
-	struct x86_buf b;
-	uint32_t *off;       /* this pass: each instruction's offset */
+	struct x86_buf b;    /* the scratch code, branches counted long, not written */
+	uint32_t *off;       /* each instruction's offset in b */
 	uint32_t *fin;       /* final offsets (relaxation), count + 1 */
-	uint32_t *target;    /* first pass: the branch target of each instruction */
+	uint32_t *target;    /* the branch target of each instruction */
 	uint8_t *flags;      /* BR_* */
 	uint8_t *is_target;  /* control can arrive here other than from i - 1 (TARGET_*) */
-	uint8_t *pad;        /* first pass: alignment bytes before each instruction */
+	struct jit_fixup *fix;
+	size_t nfix, fix_cap;
+	bool out_of_memory;  /* a fixup could not be recorded */
 	uint32_t align_mask; /* loop heads start at multiples of align_mask + 1 */
-	bool final_pass;
 	bool has_tail_call;
 	bool harden;         /* constant blinding */
 	bool bmi2;           /* shlx/shrx/sarx available */
 	size_t cur;          /* the instruction being emitted */
 	struct flags_state fl, prev_fl;
+	uint64_t ub[COMB_REG_COUNT]; /* unsigned upper bounds (bounds_note) */
+	uint16_t ub_known;           /* which ub[] hold */
 	uint64_t blind_seed, blind_state;
 	size_t err_exit, abort_exit, eloop_exit, callx_exit, insn_exit;
 	size_t body;
@@ -127,13 +159,38 @@ static void land_here(struct x86_buf *b, size_t after_branch)
 		b->p[after_branch - 1] = (uint8_t)(b->len - after_branch);
 }
 
-/* A branch to a shared exit stub placed before the body: long from the
- * body (so code size never depends on position), short inside the prelude. */
-static void jcc_stub(struct x86_buf *b, enum x86_cond cc, size_t stub)
+/* Note that the 4 bytes before the end of the code are a rel32 aimed at
+ * target (an offset, or FIX_INSN | instruction). */
+static void add_fixup(struct jit_compiler *c, uint32_t target)
 {
-	x86_jcc(b, cc, stub, false);
+	if (c->nfix == c->fix_cap) {
+		size_t cap = c->fix_cap ? 2 * c->fix_cap : 64;
+		struct jit_fixup *fix = realloc(c->fix, cap * sizeof(*fix));
+		if (!fix) {
+			c->out_of_memory = true; /* reported at the end of the pass */
+			return;
+		}
+		c->fix = fix;
+		c->fix_cap = cap;
+	}
+	c->fix[c->nfix++] = (struct jit_fixup){ (uint32_t)c->b.len - 4, target };
 }
 
+/* A branch from the body to a shared exit stub placed before it: always
+ * long, so code size never depends on position; compact() re-aims it. */
+static void jcc_stub(struct jit_compiler *c, enum x86_cond cc, size_t stub)
+{
+	x86_jcc(&c->b, cc, stub, false);
+	add_fixup(c, (uint32_t)stub);
+}
+
+static void jmp_exit(struct jit_compiler *c, size_t stub)
+{
+	x86_jmp(&c->b, stub, false);
+	add_fixup(c, (uint32_t)stub);
+}
+
+/* Inside the prelude (which never moves): short when in reach. */
 static void jmp_stub(struct x86_buf *b, size_t stub)
 {
 	x86_jmp(b, stub, x86_fits8((int64_t)stub - (int64_t)(b->len + 2)));
@@ -207,23 +264,13 @@ static void emit_exits(struct jit_compiler *c)
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:
- * unconditional). The first pass records it; the final pass knows where
- * t is and whether the branch is short. */
+ * unconditional). Recorded and counted long; compact() writes it once its
+ * size and target's place are known. */
 static void emit_jump(struct jit_compiler *c, size_t i, size_t t, int cc)
 {
-	size_t target = 0;
-	bool short_form = false;
-	if (c->final_pass) {
-		target = c->fin[t];
-		short_form = (c->flags[i] & BR_SHORT) != 0;
-	} else {
-		c->flags[i] = cc < 0 ? BR_JMP : BR_JCC;
-		c->target[i] = (uint32_t)t;
-	}
-	if (cc < 0)
-		x86_jmp(&c->b, target, short_form);
-	else
-		x86_jcc(&c->b, (enum x86_cond)cc, target, short_form);
+	c->flags[i] = cc < 0 ? BR_JMP : (uint8_t)(BR_JCC | (cc << BR_CC_SHIFT));
+	c->target[i] = (uint32_t)t;
+	c->b.len += cc < 0 ? BR_JMP_LONG : BR_JCC_LONG;
 }
 
 /* ---- constant blinding ---- */
@@ -394,7 +441,7 @@ static bool emit_mul_by_shape(struct x86_buf *b, bool w, int dst, int32_t imm, i
 }
 
 /* Group-1 ops, multiplication, shifts, division: true if k was one. */
-static bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
+static inline __attribute__((always_inline)) bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
 	enum comb_handler_kind k = d->kind;
@@ -471,7 +518,7 @@ static bool emit_alu(struct jit_compiler *c, const struct dinsn *d)
 }
 
 /* Moves, negation, sign extension, byte swaps: true if k was one. */
-static bool emit_move(struct jit_compiler *c, const struct dinsn *d)
+static inline __attribute__((always_inline)) bool emit_move(struct jit_compiler *c, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
 	int dst = reg_map[d->dst], src = reg_map[d->src & 15];
@@ -629,13 +676,13 @@ static bool flags_cover(const struct jit_compiler *c, int dst, bool w, int cc)
 	return f->logic && f->w == w;
 }
 
-static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn *d)
+/* The compare of conditional jump d (cond_of(d->kind) >= 0); returns the
+ * x86 condition under which it jumps. */
+static int emit_compare(struct jit_compiler *c, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
 	enum comb_handler_kind k = d->kind;
 	int cc = cond_of(k);
-	if (cc < 0)
-		return false;
 	bool w = k <= H_JSET64_X;
 	bool reg = ((k - (w ? H_JEQ64_K : H_JEQ32_K)) & 1) != 0;
 	bool is_set = k == H_JSET64_K || k == H_JSET64_X || k == H_JSET32_K || k == H_JSET32_X;
@@ -657,7 +704,148 @@ static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn 
 		x86_test_rr(b, w, dst, dst);
 	else
 		x86_alu_ri(b, w, X86_CMP, dst, d->imm);
+	return cc;
+}
+
+static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn *d)
+{
+	if (cond_of(d->kind) < 0)
+		return false;
+	int cc = emit_compare(c, d);
 	emit_jump(c, i, i + 1 + d->off, cc);
+	return true;
+}
+
+/* ---- unsigned upper bounds over straight-line code ----
+ *
+ * What the instructions since the last join point prove about registers:
+ * an unsigned upper bound per register. clang's bounded loops test the
+ * counter twice (`if i > MAX - 2 goto out; i += 1; ...; if i < MAX goto
+ * body`): the second test always jumps and becomes a jmp, one compare and
+ * one conditional branch less per turn. Forgotten at every jump target;
+ * a conditional jump's fall-through narrows. */
+
+static void bound_set(struct jit_compiler *c, int reg, uint64_t ub)
+{
+	c->ub[reg] = ub;
+	c->ub_known |= (uint16_t)(1u << reg);
+}
+
+static void bound_forget(struct jit_compiler *c, int reg)
+{
+	c->ub_known &= (uint16_t)~(1u << reg);
+}
+
+static bool bound_of(const struct jit_compiler *c, int reg, uint64_t *ub)
+{
+	*ub = c->ub[reg];
+	return (c->ub_known >> reg) & 1;
+}
+
+/* On the fall-through of conditional jump d: `if r > K` was false, ... */
+static void bounds_narrow(struct jit_compiler *c, const struct dinsn *d)
+{
+	uint64_t k = (uint64_t)(int64_t)d->imm, ub;
+	bool known = bound_of(c, d->dst, &ub);
+	switch (d->kind) {
+	case H_JGT64_K: bound_set(c, d->dst, known && ub < k ? ub : k); break;
+	case H_JGE64_K:
+		if (k > 0)
+			bound_set(c, d->dst, known && ub < k - 1 ? ub : k - 1);
+		break;
+	case H_JNE64_K: bound_set(c, d->dst, k); break;
+	default: break;
+	}
+}
+
+/* Instruction i ran and fell through: what it proves or destroys. */
+static void bounds_note(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *d = &c->code[i];
+	enum comb_handler_kind k = d->kind;
+	int dst = d->dst, src = d->src & 15;
+	uint64_t imm = (uint64_t)(int64_t)d->imm, ub;
+	bool known = bound_of(c, dst, &ub);
+	switch (k) {
+	case H_MOV64_K: bound_set(c, dst, imm); return;
+	case H_MOV32_K: bound_set(c, dst, (uint32_t)d->imm); return;
+	case H_MOV64_X:
+		if (bound_of(c, src, &ub))
+			bound_set(c, dst, ub);
+		else
+			bound_forget(c, dst);
+		return;
+	case H_ADD64_K:
+		if (known && d->imm >= 0 && ub + imm >= ub)
+			bound_set(c, dst, ub + imm);
+		else
+			bound_forget(c, dst);
+		return;
+	case H_AND64_K:
+		if (d->imm >= 0)
+			bound_set(c, dst, known && ub < imm ? ub : imm);
+		else
+			bound_forget(c, dst);
+		return;
+	case H_RSH64_K: bound_set(c, dst, (known ? ub : UINT64_MAX) >> (d->imm & 63)); return;
+	case H_LDX_B: bound_set(c, dst, 0xff); return;
+	case H_LDX_H: bound_set(c, dst, 0xffff); return;
+	case H_LDX_W: bound_set(c, dst, UINT32_MAX); return;
+	case H_LDDW: bound_set(c, dst, c->code[i + 1].imm64); return;
+	case H_ST_B: case H_ST_H: case H_ST_W: case H_ST_DW:
+	case H_STX_B: case H_STX_H: case H_STX_W: case H_STX_DW:
+	case H_NOP: case H_JA: case H_GOTOL: case H_EXIT:
+		return;
+	default:
+		break;
+	}
+	if (k >= H_ADD32_K && k <= H_NEG32)
+		bound_set(c, dst, UINT32_MAX); /* 32-bit results are zero-extended */
+	else if ((k >= H_ADD64_K && k <= H_NEG64) || (k >= H_MOVSX64_8 && k <= H_BE64) ||
+		 (k >= H_LDX_B && k <= H_LDXS_W))
+		bound_forget(c, dst);
+	else if (cond_of(k) >= 0)
+		bounds_narrow(c, d);
+	else
+		c->ub_known = 0; /* calls, atomics, anything else */
+}
+
+/* Does conditional jump d always (1) or never (0) jump, by the bounds?
+ * -1: it depends. Unsigned compares against a constant only. */
+static int jump_outcome(const struct jit_compiler *c, const struct dinsn *d)
+{
+	uint64_t ub, k;
+	if (!bound_of(c, d->dst, &ub))
+		return -1;
+	enum comb_handler_kind kind = d->kind;
+	if (kind >= H_JEQ64_K && kind <= H_JSET64_X) {
+		k = (uint64_t)(int64_t)d->imm;
+		kind = kind - H_JEQ64_K + H_JEQ32_K; /* one switch for both widths */
+	} else if (kind >= H_JEQ32_K && kind <= H_JSET32_X && ub <= UINT32_MAX) {
+		k = (uint32_t)d->imm; /* the low half is the whole value */
+	} else {
+		return -1;
+	}
+	switch (kind) {
+	case H_JLT32_K: return ub < k ? 1 : -1;
+	case H_JLE32_K: return ub <= k ? 1 : -1;
+	case H_JNE32_K: return ub < k ? 1 : -1;
+	case H_JGT32_K: return ub <= k ? 0 : -1;
+	case H_JGE32_K: return ub < k ? 0 : -1;
+	case H_JEQ32_K: return ub < k ? 0 : -1;
+	default: return -1;
+	}
+}
+
+/* A conditional jump whose outcome the bounds know: a jmp or nothing. */
+static bool fold_known_jump(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *d = &c->code[i];
+	int outcome = jump_outcome(c, d);
+	if (outcome < 0)
+		return false;
+	if (outcome)
+		emit_jump(c, i, i + 1 + d->off, -1);
 	return true;
 }
 
@@ -672,7 +860,7 @@ static void emit_call_r11_and_check(struct jit_compiler *c)
 	x86_load(b, 8, false, X86_R11, X86_R12, JR(root));
 	x86_load(b, 4, false, X86_R10, X86_R11, (int32_t)offsetof(struct comb_run_state, abort_rc));
 	x86_test_rr(b, false, X86_R10, X86_R10);
-	jcc_stub(b, X86_CC_NE, c->abort_exit);
+	jcc_stub(c, X86_CC_NE, c->abort_exit);
 }
 
 /* ---- bpf_map_lookup_elem with a known map ---- */
@@ -773,7 +961,7 @@ static void emit_callx(struct jit_compiler *c, size_t i, const struct dinsn *d)
 	x86_mov_ri(b, false, X86_R11, (uint32_t)i);
 	x86_mov_rr(b, true, X86_R10, reg_map[d->dst]);
 	x86_alu_ri(b, true, X86_CMP, X86_R10, (int32_t)c->prog->helper_count);
-	jcc_stub(b, X86_CC_AE, c->callx_exit);
+	jcc_stub(c, X86_CC_AE, c->callx_exit);
 	x86_mov_ri(b, true, X86_R9, (uint64_t)(uintptr_t)c->prog->helpers);
 	/* mov r9, [r9 + r10 * 8] */
 	x86_byte(b, 0x4f);
@@ -781,20 +969,21 @@ static void emit_callx(struct jit_compiler *c, size_t i, const struct dinsn *d)
 	x86_byte(b, 0x0c);
 	x86_byte(b, 0xd1);
 	x86_test_rr(b, true, X86_R9, X86_R9);
-	jcc_stub(b, X86_CC_E, c->callx_exit);
+	jcc_stub(c, X86_CC_E, c->callx_exit);
 	x86_mov_rr(b, true, X86_R11, X86_R9);
 	emit_call_r11_and_check(c);
 }
 
 static const uint8_t tail_saved[] = { X86_RAX, X86_RDI, X86_RSI, X86_RDX, X86_RCX, X86_R8 };
 
-static void emit_tail_call(struct jit_compiler *c)
+static void emit_tail_call(struct jit_compiler *c, size_t i)
 {
 	struct x86_buf *b = &c->b;
 	for (size_t k = 0; k < sizeof(tail_saved); k++)
 		x86_push(b, tail_saved[k]);
 	x86_mov_rr(b, true, X86_RDI, X86_R12); /* r2 (rsi) and r3 (rdx) are the map and index */
 	x86_mov_rr(b, true, X86_RCX, X86_RSP);
+	x86_mov_ri(b, false, X86_R8, (uint32_t)i); /* r5 is saved: r8 carries the insn index */
 	x86_mov_ri(b, true, X86_R11, (uint64_t)(uintptr_t)comb_jit_tail_call);
 	x86_call_r(b, X86_R11);
 	x86_mov_rr(b, true, X86_R11, X86_RAX);
@@ -811,7 +1000,7 @@ static void emit_tail_call(struct jit_compiler *c)
 	x86_ret(b);
 	land_here(b, failed);
 	x86_mov_rr(b, false, X86_R10, X86_R11);
-	x86_jmp(b, c->abort_exit, false);
+	jmp_exit(c, c->abort_exit);
 	land_here(b, not_taken);
 }
 
@@ -822,12 +1011,13 @@ static void emit_call_local(struct jit_compiler *c, size_t i, const struct dinsn
 	struct x86_buf *b = &c->b;
 	x86_mov_ri(b, false, X86_R11, (uint32_t)i);
 	x86_rm(b, false, true, 0x3b, X86_RBP, X86_R12, JR(frame_limit), false); /* cmp rbp, limit */
-	jcc_stub(b, X86_CC_BE, c->eloop_exit);
+	jcc_stub(c, X86_CC_BE, c->eloop_exit);
 	for (size_t k = 0; k < sizeof(callee_saved_bpf); k++)
 		x86_push(b, callee_saved_bpf[k]);
 	x86_alu_ri(b, true, X86_SUB, X86_RBP, COMB_STACK_SIZE);
 	size_t t = i + 1 + d->imm;
-	x86_call_rel(b, c->final_pass ? c->fin[t] : 0);
+	x86_call_rel(b, 0);
+	add_fixup(c, FIX_INSN | (uint32_t)t);
 	for (int k = (int)sizeof(callee_saved_bpf) - 1; k >= 0; k--)
 		x86_pop(b, callee_saved_bpf[k]);
 	if (c->has_tail_call) {
@@ -845,7 +1035,7 @@ static void emit_insn_error(struct jit_compiler *c, size_t i, int err)
 {
 	x86_mov_ri(&c->b, false, X86_R11, (uint32_t)i);
 	x86_mov_ri(&c->b, false, X86_RAX, (uint32_t)err);
-	x86_jmp(&c->b, c->insn_exit, false);
+	jmp_exit(c, c->insn_exit);
 }
 
 static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
@@ -856,7 +1046,7 @@ static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
 	case H_EXIT: x86_ret(&c->b); return 0;
 	case H_CALL_HELPER: emit_call_helper(c, i, d); return 0;
 	case H_CALLX: emit_callx(c, i, d); return 0;
-	case H_TAIL_CALL: emit_tail_call(c); return 0;
+	case H_TAIL_CALL: emit_tail_call(c, i); return 0;
 	case H_CALL_LOCAL: emit_call_local(c, i, d); return 0;
 	case H_MISSING_HELPER: emit_insn_error(c, i, -ENOSYS); return 0;
 	case H_POISONED: emit_insn_error(c, i, -EINVAL); return 0;
@@ -909,35 +1099,190 @@ static bool fuse_into_lea(struct jit_compiler *c, size_t i)
 	return false;
 }
 
+/* ---- if-conversion ----
+ *
+ * `if C goto L; B; L:` where B is 1..IFCONV_MAX register-only instructions
+ * writing at most two registers becomes: B computed into r11/r10, the
+ * compare, a cmov per written register. clang turns `if (c) x = f(x)` into
+ * such diamonds; when C follows the data a mispredicted branch costs 15-20
+ * cycles, a cmov one. B runs unconditionally, so it may not touch memory,
+ * trap or call. The cmovs are 64-bit: a 32-bit cmov would clear the upper
+ * half of a register it does not move. Loop-closing diamonds (`if C goto
+ * head; B; goto head`) stay branches: converted, collatz's step lengthened
+ * the loop's dependency chain and ran 1.2x slower, its branch being
+ * predictable. */
+#define IFCONV_MAX 3
+
+struct ifconv_plan {
+	size_t n;          /* instructions in B */
+	int ndst;
+	uint8_t dst[2];    /* eBPF registers B writes; dst[k] computes in SCRATCH_REG + k */
+};
+
+/* May d run unconditionally into a scratch register? Arithmetic on
+ * registers only that writes d->dst alone and borrows no register. */
+static bool if_convertible(const struct jit_compiler *c, const struct dinsn *d)
+{
+	switch (d->kind) {
+	case H_ADD64_K: case H_SUB64_K: case H_OR64_K: case H_AND64_K: case H_XOR64_K:
+	case H_ADD32_K: case H_SUB32_K: case H_OR32_K: case H_AND32_K: case H_XOR32_K:
+	case H_ADD64_X: case H_SUB64_X: case H_OR64_X: case H_AND64_X: case H_XOR64_X:
+	case H_ADD32_X: case H_SUB32_X: case H_OR32_X: case H_AND32_X: case H_XOR32_X:
+	case H_MUL64_K: case H_MUL32_K: case H_MUL64_X: case H_MUL32_X:
+	case H_LSH64_K: case H_RSH64_K: case H_ARSH64_K: case H_LSH32_K: case H_RSH32_K: case H_ARSH32_K:
+	case H_MOV64_K: case H_MOV32_K: case H_MOV64_X: case H_MOV32_X:
+	case H_NEG64: case H_NEG32:
+		return true;
+	case H_LSH64_X: case H_RSH64_X: case H_ARSH64_X: case H_LSH32_X: case H_RSH32_X: case H_ARSH32_X:
+		return c->bmi2; /* shlx and friends need no rcx */
+	default:
+		return false;
+	}
+}
+
+/* Does d set its destination without reading it? */
+static bool defines_dst(const struct dinsn *d)
+{
+	return d->kind == H_MOV64_K || d->kind == H_MOV32_K ||
+	       ((d->kind == H_MOV64_X || d->kind == H_MOV32_X) && d->src != d->dst);
+}
+
+/* B = the n instructions after j: convertible, at most two registers. */
+static bool ifconv_block(const struct jit_compiler *c, size_t j, size_t n, struct ifconv_plan *p)
+{
+	if (!straight_run(c, j, n))
+		return false;
+	p->n = n;
+	p->ndst = 0;
+	for (size_t k = 1; k <= n; k++) {
+		const struct dinsn *d = &c->code[j + k];
+		if (!if_convertible(c, d))
+			return false;
+		int slot = 0;
+		while (slot < p->ndst && p->dst[slot] != d->dst)
+			slot++;
+		if (slot == p->ndst) {
+			if (p->ndst == 2)
+				return false;
+			p->dst[p->ndst++] = d->dst;
+		}
+	}
+	return true;
+}
+
+/* Can the conditional jump at j be if-converted? */
+static bool ifconv_plan(const struct jit_compiler *c, size_t j, struct ifconv_plan *p)
+{
+	const struct dinsn *jump = &c->code[j];
+	if (c->harden || jump->off < 1 || jump->off > IFCONV_MAX || cond_of(jump->kind) < 0)
+		return false;
+	return ifconv_block(c, j, (size_t)jump->off, p);
+}
+
+/* B into the scratch registers (before the compare: it changes flags). */
+static void ifconv_compute(struct jit_compiler *c, size_t j, const struct ifconv_plan *p)
+{
+	bool written[2] = { false, false };
+	for (size_t k = 1; k <= p->n; k++) {
+		struct dinsn d = c->code[j + k];
+		int slot = d.dst == p->dst[0] ? 0 : 1;
+		if (!written[slot] && !defines_dst(&d))
+			x86_mov_rr(&c->b, true, reg_map[SCRATCH_REG + slot], reg_map[d.dst]);
+		written[slot] = true;
+		for (int s = 0; s < p->ndst; s++)
+			if (written[s] && (d.src & 15) == p->dst[s])
+				d.src = (uint8_t)(SCRATCH_REG + s);
+		d.dst = (uint8_t)(SCRATCH_REG + slot);
+		if (!emit_alu(c, &d))
+			emit_move(c, &d);
+	}
+	c->prev_fl.reg = -1;
+}
+
+/* After the compare (jump condition cc): the cmovs; B's slots have no code. */
+static void ifconv_commit(struct jit_compiler *c, size_t j, const struct ifconv_plan *p, int cc)
+{
+	for (int s = 0; s < p->ndst; s++)
+		x86_cmov(&c->b, true, (enum x86_cond)(cc ^ 1), reg_map[p->dst[s]], reg_map[SCRATCH_REG + s]);
+	c->fl.reg = -1;
+	for (size_t k = 0; k <= p->n; k++)
+		c->off[j + k] = k ? (uint32_t)c->b.len : c->off[j];
+}
+
+/* The conditional jump at i, if-converted: instructions it covered after i. */
+static size_t fuse_if_convert(struct jit_compiler *c, size_t i)
+{
+	struct ifconv_plan p;
+	if (!ifconv_plan(c, i, &p))
+		return 0;
+	ifconv_compute(c, i, &p);
+	ifconv_commit(c, i, &p, emit_compare(c, &c->code[i]));
+	return p.n;
+}
+
 /* `rX = rY; rX &= K; if rX ==/!= 0 goto T` with rX dead afterwards (on both
- * paths): `test rY, K; jz/jnz T`. */
-static bool fuse_and_test(struct jit_compiler *c, size_t i)
+ * paths): `test rY, K; jz/jnz T` (or if-converted, see above). */
+static size_t fuse_and_test(struct jit_compiler *c, size_t i)
 {
 	const struct dinsn *mov = &c->code[i];
 	if ((mov->kind != H_MOV64_X && mov->kind != H_MOV32_X) || mov->src == mov->dst || !straight_run(c, i, 2))
-		return false;
+		return 0;
 	const struct dinsn *and = &c->code[i + 1], *jump = &c->code[i + 2];
 	enum comb_handler_kind k = jump->kind;
 	bool jmp64 = k == H_JEQ64_K || k == H_JNE64_K;
 	if ((and->kind != H_AND64_K && and->kind != H_AND32_K) || and->dst != mov->dst ||
 	    (!jmp64 && k != H_JEQ32_K && k != H_JNE32_K) || jump->dst != mov->dst || jump->imm != 0)
-		return false;
+		return 0;
 	size_t target = i + 3 + (size_t)(int64_t)jump->off;
 	if (!comb_jit_reg_dead_at(c->code, c->prog->count, i + 3, mov->dst) ||
 	    !comb_jit_reg_dead_at(c->code, c->prog->count, target, mov->dst))
-		return false;
+		return 0;
 	bool w = mov->kind == H_MOV64_X && and->kind == H_AND64_K && jmp64;
+	struct ifconv_plan p;
+	bool convert = ifconv_plan(c, i + 2, &p);
+	if (convert)
+		ifconv_compute(c, i + 2, &p);
 	x86_test_ri(&c->b, w, reg_map[mov->src & 15], and->imm);
 	c->off[i + 1] = c->off[i + 2] = (uint32_t)c->b.len;
-	emit_jump(c, i + 2, target, cond_of(k));
-	return true;
+	if (!convert) {
+		emit_jump(c, i + 2, target, cond_of(k));
+		return 2;
+	}
+	ifconv_commit(c, i + 2, &p, cond_of(k));
+	return 2 + p.n;
+}
+
+/* `if C goto X; goto L` with L a loop head behind (a loop's latch: clang
+ * puts the exit test first): `if !C goto L; jmp X`, so the loop takes one
+ * branch per turn instead of two. Each instruction keeps one branch of its
+ * own for the relaxation. */
+static size_t fuse_rotate_latch(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *jump = &c->code[i], *go = &c->code[i + 1];
+	if (cond_of(jump->kind) < 0 || !straight_run(c, i, 1) || go->kind != H_JA || go->off >= 0)
+		return 0;
+	size_t exit_to = i + 1 + (size_t)(int64_t)jump->off, loop = i + 2 + (size_t)(int64_t)go->off;
+	int cc = emit_compare(c, jump);
+	emit_jump(c, i, loop, cc ^ 1);
+	c->off[i + 1] = (uint32_t)c->b.len;
+	if (exit_to != i + 2)
+		emit_jump(c, i + 1, exit_to, -1);
+	return 1;
 }
 
 /* A peephole at i: how many instructions after i it also covered. */
 static size_t emit_fused(struct jit_compiler *c, size_t i)
 {
-	if (fuse_and_test(c, i))
-		return 2;
+	enum comb_handler_kind k = c->code[i].kind;
+	if (cond_of(k) >= 0) {
+		size_t converted = fuse_if_convert(c, i);
+		return converted ? converted : fuse_rotate_latch(c, i);
+	}
+	if (k != H_MOV64_X && k != H_MOV32_X && k != H_MUL64_K && k != H_MUL32_K)
+		return 0; /* the only first instructions of the peepholes below */
+	size_t tested = fuse_and_test(c, i);
+	if (tested)
+		return tested;
 	if (fuse_into_lea(c, i)) {
 		c->off[i + 1] = (uint32_t)c->b.len;
 		return 1;
@@ -954,11 +1299,69 @@ static int emit_insn(struct jit_compiler *c, size_t i)
 	return emit_control(c, i, d);
 }
 
+/* ---- per-thread scratch ---- */
+
+struct jit_scratch {
+	uint8_t *work;          /* off, target, flags, is_target */
+	size_t work_size;
+	uint8_t *code;          /* the scratch code buffer */
+	size_t code_size;
+	struct jit_fixup *fix;
+	size_t fix_cap;
+};
+
+static __thread struct jit_scratch scratch;
+static pthread_key_t scratch_key;
+
+static void scratch_release(void *arg)
+{
+	struct jit_scratch *s = arg;
+	free(s->work);
+	free(s->code);
+	free(s->fix);
+	memset(s, 0, sizeof(*s));
+}
+
+/* This thread's work block of at least size bytes (contents undefined). */
+static uint8_t *scratch_work(size_t size)
+{
+	if (scratch.work_size >= size)
+		return scratch.work;
+	if (!scratch.work && !scratch.code && !scratch.fix)
+		pthread_setspecific(scratch_key, &scratch); /* freed at thread exit */
+	free(scratch.work);
+	scratch.work = malloc(size);
+	scratch.work_size = scratch.work ? size : 0;
+	return scratch.work;
+}
+
+/* Hand the buffers back to the thread's scratch (or free them when big). */
+static void scratch_keep(struct jit_compiler *c)
+{
+	scratch.code = c->b.p;
+	scratch.code_size = c->b.cap;
+	scratch.fix = c->fix;
+	scratch.fix_cap = c->fix_cap;
+	if (scratch.work_size + scratch.code_size + scratch.fix_cap * sizeof(*scratch.fix) > JIT_SCRATCH_KEEP)
+		scratch_release(&scratch);
+}
+
+static bool cpu_has_bmi2(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("bmi2");
+#else
+	return false;
+#endif
+}
+
 /* The entry stub and the shared exits, the same for every program: built
  * once, copied into each. */
 static struct {
 	uint8_t bytes[JIT_PRELUDE_MAX];
 	struct jit_compiler offsets; /* only the *_exit and body fields */
+	bool bmi2;
 } prelude;
 static pthread_once_t prelude_once = PTHREAD_ONCE_INIT;
 
@@ -969,6 +1372,8 @@ static void build_prelude(void)
 	emit_entry_stub(c);
 	emit_exits(c);
 	c->body = c->b.len;
+	prelude.bmi2 = cpu_has_bmi2();
+	pthread_key_create(&scratch_key, scratch_release);
 }
 
 static void emit_prelude(struct jit_compiler *c)
@@ -986,41 +1391,65 @@ static void emit_prelude(struct jit_compiler *c)
 	c->body = t->body;
 }
 
-/* One pass over the program; fills c->off. */
+/* Alignment before instruction i (a mask: 0 for none). */
+static uint32_t align_mask_at(const struct jit_compiler *c, size_t i)
+{
+	return c->is_target[i] & TARGET_LOOP ? c->align_mask : 0;
+}
+
+/* Room for one more emit step in the scratch code buffer (it grows). */
+static bool ensure_room(struct jit_compiler *c)
+{
+	if (c->b.len + JIT_INSN_ROOM <= c->b.cap)
+		return true;
+	size_t cap = 2 * c->b.cap + JIT_INSN_ROOM;
+	uint8_t *p = realloc(c->b.p, cap);
+	if (!p)
+		return false;
+	c->b.p = p;
+	c->b.cap = cap;
+	return true;
+}
+
+/* The one emission pass; fills c->off, c->flags, c->target, c->fix. */
 static int emit_pass(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
 	emit_prelude(c);
-	c->blind_state = c->blind_seed; /* the same keys in both passes */
+	c->blind_state = c->blind_seed;
 	c->fl.reg = -1;
-	memset(c->pad, 0, count + 1); /* also for slots covered by the one before */
+	c->ub_known = 0;
 	for (size_t i = 0; i < count; i++) {
-		if ((c->is_target[i] & TARGET_LOOP) && c->align_mask) {
-			c->pad[i] = (uint8_t)(-(uint32_t)c->b.len & c->align_mask);
-			x86_nops(&c->b, c->pad[i]);
-		}
+		if (!ensure_room(c))
+			return -ENOMEM;
 		c->off[i] = (uint32_t)c->b.len;
 		c->cur = i;
 		c->prev_fl = c->fl;
-		if (c->is_target[i])
+		if (c->is_target[i]) {
 			c->prev_fl.reg = -1; /* control may come with other flags */
+			c->ub_known = 0;     /* and other values */
+		}
 		c->fl.reg = -1;
-		if (c->code[i].kind == H_LDDW) {
-			emit_imm64(c, reg_map[c->code[i].dst], c->code[i + 1].imm64);
+		const struct dinsn *d = &c->code[i];
+		if (d->kind == H_LDDW) {
+			emit_imm64(c, reg_map[d->dst], c->code[i + 1].imm64);
+			bounds_note(c, i);
 			c->off[++i] = (uint32_t)c->b.len;
 			continue;
 		}
-		size_t covered = emit_fused(c, i);
-		if (covered) {
-			i += covered;
-			continue;
+		size_t covered = 0;
+		if (cond_of(d->kind) < 0 || !fold_known_jump(c, i)) {
+			covered = emit_fused(c, i);
+			int rc = covered ? 0 : emit_insn(c, i);
+			if (rc)
+				return rc;
 		}
-		int rc = emit_insn(c, i);
-		if (rc)
-			return rc;
+		for (size_t k = i; k <= i + covered; k++)
+			bounds_note(c, k);
+		i += covered;
 	}
 	c->off[count] = (uint32_t)c->b.len;
-	return x86_buf_overflowed(&c->b) ? -ENOMEM : 0;
+	return x86_buf_overflowed(&c->b) || c->out_of_memory ? -ENOMEM : 0;
 }
 
 /* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
@@ -1030,19 +1459,18 @@ static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
  * alignment before it). */
 static uint32_t final_size(const struct jit_compiler *c, size_t i)
 {
-	uint32_t size = c->off[i + 1] - c->pad[i + 1] - c->off[i];
+	uint32_t size = c->off[i + 1] - c->off[i];
 	return c->flags[i] & BR_SHORT ? size - branch_saving(c->flags[i]) : size;
 }
 
 /* Lay the code out (fin) with the branch sizes chosen so far, loop heads
- * aligned as the final pass will align them. */
+ * aligned as compact() will align them. */
 static void layout(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
-	uint32_t pos = c->off[0] - c->pad[0];
+	uint32_t pos = c->off[0];
 	for (size_t i = 0; i < count; i++) {
-		if ((c->is_target[i] & TARGET_LOOP) && c->align_mask)
-			pos += -pos & c->align_mask;
+		pos += -pos & align_mask_at(c, i);
 		c->fin[i] = pos;
 		pos += final_size(c, i);
 	}
@@ -1116,11 +1544,12 @@ static bool relax_sweep(struct jit_compiler *c)
 	return changed;
 }
 
-/* From the first pass's all-long layout, make branches short while their
- * targets are within reach; leaves the layout in c->fin. With loop heads
- * to align, shortening rounds alternate with layouts, and a final phase
- * only lengthens (so it ends) until every short branch reaches its target
- * in the final layout. */
+/* From the all-long layout, make branches short while their targets are
+ * within reach; leaves the layout in c->fin. With loop heads to align,
+ * shortening rounds alternate with layouts, and a final phase only
+ * lengthens (so it ends) until every short branch reaches its target in
+ * the final layout; a bounded number of rounds keeps it linear (past them,
+ * every branch is long, which always reaches). */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
 	if (!has_loops || !c->align_mask) {
@@ -1136,79 +1565,153 @@ static void relax_branches(struct jit_compiler *c, bool has_loops)
 			break;
 		layout(c);
 	}
-	while (lengthen_unreachable(c))
+	for (int round = 0; lengthen_unreachable(c); round++) {
+		if (round == 16)
+			for (size_t i = 0; i < c->prog->count; i++)
+				c->flags[i] &= (uint8_t)~BR_SHORT;
 		layout(c);
+	}
 }
+
+_Static_assert(H_GOTOL == H_JA + 1 && H_JEQ64_K == H_GOTOL + 1 && H_JEQ32_K == H_JSET64_X + 1 &&
+	       H_CALL_HELPER == H_JSET32_X + 1 && H_CALL_LOCAL == H_CALL_HELPER + 1,
+	       "mark_targets: jumps and calls are one range of handler kinds");
 
 /* Where control can arrive other than by falling through: jump and call
  * targets, callback entries. Notes tail calls on the way. Returns the
- * number of backward branches (at most that many loop heads). */
+ * number of backward branches (at most that many loop heads to align). */
 static size_t mark_targets(struct jit_compiler *c)
 {
 	size_t backward = 0;
 	const size_t count = c->prog->count;
 	for (size_t i = 0; i < count; i++) {
 		const struct dinsn *d = &c->code[i];
-		int64_t t = -1;
-		if (cond_of(d->kind) >= 0 || d->kind == H_JA)
-			t = (int64_t)i + 1 + d->off;
-		else if (d->kind == H_GOTOL || d->kind == H_CALL_LOCAL)
-			t = (int64_t)i + 1 + d->imm;
-		else if (d->kind == H_LDDW && (c->code[i + 1].imm64 & ~COMB_CALLBACK_INDEX_MASK) == COMB_CALLBACK_TAG)
-			t = (int64_t)(c->code[i + 1].imm64 & COMB_CALLBACK_INDEX_MASK);
+		uint64_t k = d->kind;
+		int64_t t;
+		/* JA, GOTOL, the conditional jumps and the calls are one range. */
+		if (k - H_JA <= (uint64_t)(H_CALL_LOCAL - H_JA)) {
+			if (k == H_CALL_HELPER)
+				continue;
+			t = (int64_t)i + 1 + (k == H_GOTOL || k == H_CALL_LOCAL ? d->imm : d->off);
+		} else if (k == H_LDDW) {
+			uint64_t value = c->code[++i].imm64; /* skip the value slot */
+			if ((value & ~COMB_CALLBACK_INDEX_MASK) != COMB_CALLBACK_TAG)
+				continue;
+			t = (int64_t)(value & COMB_CALLBACK_INDEX_MASK);
+		} else {
+			c->has_tail_call |= k == H_TAIL_CALL;
+			continue;
+		}
 		if (t >= 0 && (size_t)t < count) {
 			c->is_target[t] |= (uint8_t)(TARGET_ANY | ((size_t)t <= i ? TARGET_LOOP : 0));
 			backward += (size_t)t <= i;
 		}
-		c->has_tail_call |= d->kind == H_TAIL_CALL;
-		i += d->kind == H_LDDW; /* skip the value slot */
 	}
 	return backward;
 }
 
-static int install(struct jit_compiler *c, struct comb_jit_code **out)
+static void put_u32(uint8_t *p, uint32_t v)
 {
-	size_t n = c->prog->count + 1;
-	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	if (!jit)
-		return -ENOMEM;
-	memset(jit, 0, sizeof(*jit));
-	jit->offsets = (uint32_t *)(jit + 1);
-	memcpy(jit->offsets, c->fin, n * sizeof(uint32_t));
-	jit->code = comb_jit_mem_install(c->b.p, c->b.len, &jit->mem);
-	if (!jit->code) {
-		free(jit);
-		return -ENOMEM;
-	}
-	jit->size = c->b.len;
-	jit->count = c->prog->count;
-	*out = jit;
-	return 0;
+	memcpy(p, &v, 4); /* x86 is little-endian */
 }
 
-static int compile_passes(struct jit_compiler *c, bool has_loops)
+/* Instruction i's branch (flags f) at out[pos], to target: its size. */
+static uint32_t put_branch(uint8_t *out, uint32_t pos, uint8_t f, uint32_t target)
 {
-	const size_t n = c->prog->count + 1;
+	uint8_t cc = (uint8_t)(f >> BR_CC_SHIFT);
+	if (f & BR_SHORT) {
+		out[pos] = f & BR_JCC ? (uint8_t)(0x70 + cc) : 0xeb;
+		out[pos + 1] = (uint8_t)(target - (pos + 2));
+		return 2;
+	}
+	if (f & BR_JMP) {
+		out[pos] = 0xe9;
+		put_u32(out + pos + 1, target - (pos + BR_JMP_LONG));
+		return BR_JMP_LONG;
+	}
+	out[pos] = 0x0f;
+	out[pos + 1] = (uint8_t)(0x80 + cc);
+	put_u32(out + pos + 2, target - (pos + BR_JCC_LONG));
+	return BR_JCC_LONG;
+}
+
+/* Does instruction i's short branch (if any) reach its target at fin? */
+static bool short_branch_reaches(const struct jit_compiler *c, size_t i, uint32_t pos)
+{
+	return !(c->flags[i] & BR_SHORT) ||
+	       x86_fits8((int64_t)c->fin[c->target[i]] - (int64_t)(pos + 2));
+}
+
+/* The final code into out (c->fin[count] bytes): the prelude, then the
+ * scratch code moved to the relaxation's layout. Between branches,
+ * alignment padding and fixups, the code is copied in runs; fixups are
+ * patched in the scratch code before their run is copied. -ENOTSUP when
+ * the code does not match the layout (a JIT bug). */
+static int compact(struct jit_compiler *c, uint8_t *out)
+{
+	const size_t count = c->prog->count;
+	uint8_t *src = c->b.p;
+	const uint32_t *off = c->off, *fin = c->fin;
+	size_t fx = 0;
+	uint32_t pos = (uint32_t)c->body;      /* where out is written to */
+	uint32_t run_src = pos, run_dst = pos; /* pending copy: src[run_src..] -> out[run_dst..pos) */
+	memcpy(out, src, c->body);
+	for (size_t i = 0; i < count; i++) {
+		if (fin[i] != pos) {
+			uint32_t gap = fin[i] - pos;
+			if (fin[i] < pos || gap > align_mask_at(c, i))
+				return -ENOTSUP;
+			memcpy(out + run_dst, src + run_src, pos - run_dst);
+			struct x86_buf nops = { .p = out + pos, .cap = gap };
+			x86_nops(&nops, gap);
+			pos = fin[i];
+			run_src = off[i];
+			run_dst = pos;
+		}
+		uint8_t f = c->flags[i];
+		uint32_t body_end = off[i + 1] - (f ? (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG) : 0);
+		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++) {
+			const struct jit_fixup *x = &c->fix[fx];
+			uint32_t target = x->target & FIX_INSN ? fin[x->target & ~FIX_INSN] : x->target;
+			if (x->pos < off[i] || x->pos + 4 > body_end)
+				return -ENOTSUP;
+			put_u32(src + x->pos, target - (pos + (x->pos + 4 - off[i])));
+		}
+		pos += body_end - off[i];
+		if (f) {
+			if (!short_branch_reaches(c, i, pos))
+				return -ENOTSUP;
+			memcpy(out + run_dst, src + run_src, pos - run_dst);
+			pos += put_branch(out, pos, f, fin[c->target[i]]);
+			run_src = off[i + 1];
+			run_dst = pos;
+		}
+	}
+	memcpy(out + run_dst, src + run_src, pos - run_dst);
+	return fx == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
+}
+
+/* ---- compile ---- */
+
+static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool has_loops)
+{
 	int rc = emit_pass(c);
 	if (rc)
 		return rc;
 	relax_branches(c, has_loops);
-	c->final_pass = true;
-	rc = emit_pass(c);
-	if (rc)
-		return rc;
-	/* The relaxation's layout is the code's (anything else is a JIT bug). */
-	return memcmp(c->off, c->fin, n * sizeof(*c->off)) ? -ENOTSUP : 0;
-}
-
-static bool cpu_has_bmi2(void)
-{
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("bmi2");
-#else
-	return false;
-#endif
+	size_t size = c->fin[c->prog->count];
+	uint8_t *rw = comb_jit_mem_reserve(size, &jit->mem);
+	if (!rw)
+		return -ENOMEM;
+	rc = compact(c, rw);
+	jit->code = rc ? NULL : comb_jit_mem_commit(&jit->mem);
+	if (!jit->code) {
+		comb_jit_mem_free(&jit->mem);
+		return rc ? rc : -ENOMEM;
+	}
+	jit->size = size;
+	jit->count = c->prog->count;
+	return 0;
 }
 
 int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, struct comb_jit_code **out)
@@ -1220,32 +1723,44 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	pthread_once(&prelude_once, build_prelude);
 	struct jit_compiler c = { .prog = prog, .code = code };
 	size_t n = prog->count + 1;
-	/* One block for the offset arrays, flags, targets and padding; the code
-	 * buffer once the loop heads (which may need padding) are known. */
-	uint8_t *work = malloc(3 * n * sizeof(uint32_t) + 3 * n);
-	if (!work)
+	/* The result (its offsets are the final layout) and the scratch. */
+	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
+	uint8_t *work = scratch_work(2 * n * sizeof(uint32_t) + 2 * n);
+	if (!jit || !work) {
+		free(jit);
 		return -ENOMEM;
+	}
+	memset(jit, 0, sizeof(*jit));
+	jit->offsets = (uint32_t *)(jit + 1);
+	c.fin = jit->offsets;
 	c.off = (uint32_t *)work;
-	c.fin = c.off + n;
-	c.target = c.fin + n;
+	c.target = c.off + n;
 	c.flags = (uint8_t *)(c.target + n);
 	c.is_target = c.flags + n;
-	c.pad = c.is_target + n;
 	memset(c.flags, 0, 2 * n);
 	c.harden = prog->jit_harden;
-	c.bmi2 = cpu_has_bmi2();
+	c.bmi2 = prelude.bmi2;
 	c.align_mask = JIT_LOOP_ALIGN - 1;
 	if (c.harden && getrandom(&c.blind_seed, sizeof(c.blind_seed), 0) != sizeof(c.blind_seed))
 		c.blind_seed = (uint64_t)(uintptr_t)work ^ (uint64_t)(uintptr_t)&c ^ 0x5bd1e995u;
 	size_t loops = mark_targets(&c);
-	c.b.cap = prog->count * JIT_BYTES_PER_INSN + loops * JIT_LOOP_ALIGN + JIT_PRELUDE_MAX;
-	c.b.p = malloc(c.b.cap);
-	int rc = c.b.p ? compile_passes(&c, loops > 0) : -ENOMEM;
-	if (!rc)
-		rc = install(&c, out);
-	free(c.b.p);
-	free(work);
-	return rc;
+	size_t guess = prog->count * JIT_BYTES_PER_INSN_GUESS + JIT_PRELUDE_MAX + JIT_INSN_ROOM;
+	c.b = (struct x86_buf){ .p = scratch.code, .cap = scratch.code_size };
+	if (c.b.cap < guess) { /* no copy needed: a fresh buffer */
+		free(c.b.p);
+		c.b.p = malloc(guess);
+		c.b.cap = c.b.p ? guess : 0;
+	}
+	c.fix = scratch.fix;
+	c.fix_cap = scratch.fix_cap;
+	int rc = c.b.p ? compile_into(&c, jit, loops > 0) : -ENOMEM;
+	scratch_keep(&c);
+	if (rc) {
+		free(jit);
+		return rc;
+	}
+	*out = jit;
+	return 0;
 #endif
 }
 

@@ -45,8 +45,14 @@ struct jit_mem_ref {
 	size_t first_unit, units;
 	uint8_t *own_pages;      /* pages of its own, or NULL */
 	size_t mapped;
+	size_t size;             /* bytes of code */
 };
 const uint8_t *comb_jit_mem_install(const uint8_t *bytes, size_t size, struct jit_mem_ref *ref);
+/* The same in two steps, for writing the code in place: the writable view
+ * of size bytes (NULL when out of memory), then, once the code is written,
+ * its executable address (NULL: failed, call comb_jit_mem_free). */
+uint8_t *comb_jit_mem_reserve(size_t size, struct jit_mem_ref *ref);
+const uint8_t *comb_jit_mem_commit(struct jit_mem_ref *ref);
 void comb_jit_mem_free(struct jit_mem_ref *ref);
 /* Arena chunks mapped now (for tests). */
 size_t comb_jit_mem_chunk_count(void);
@@ -76,9 +82,11 @@ struct comb_jit_code {
 typedef int (*jit_entry_fn)(struct jit_run *jr, const uint64_t *args, uint64_t stack_top,
 			    const void *body, uint64_t *r0);
 
-/* Called by native code for bpf_tail_call (jit_run.c): 0 = not taken, 1 =
- * jump to jr->tail_target, 2 = ran in the interpreter, return jr->tail_r0,
- * negative = error. saved: r5, r4, r3, r2, r1, r0 as pushed. */
-int64_t comb_jit_tail_call(struct jit_run *jr, uint64_t map, uint64_t index, const uint64_t *saved);
+/* Called by native code for bpf_tail_call (jit_run.c) at instruction insn:
+ * 0 = not taken, 1 = jump to jr->tail_target, 2 = ran in the interpreter,
+ * return jr->tail_r0, negative = error (reported). saved: r5, r4, r3, r2,
+ * r1, r0 as pushed. */
+int64_t comb_jit_tail_call(struct jit_run *jr, uint64_t map, uint64_t index, const uint64_t *saved,
+			   uint64_t insn);
 
 #endif

@@ -14,6 +14,10 @@
  * cannot be mapped executable here, get pages of their own: mapped
  * read-write, filled, switched to read-execute.
  *
+ * The compiler writes its final code straight into that memory:
+ * comb_jit_mem_reserve() hands out the writable side, comb_jit_mem_commit()
+ * the executable address once the code is complete.
+ *
  * fork: the child shares the chunks' pages with the parent (the mappings are
  * shared), so after a fork neither process writes into a chunk that existed
  * before it: those chunks are frozen (no new code, freed ranges not
@@ -67,21 +71,22 @@ static void arena_init(void)
 
 /* ---- pages of their own (large programs, or no memfd) ---- */
 
-static uint8_t *own_pages_install(const uint8_t *bytes, size_t size, size_t *mapped)
+/* Read-write pages for size bytes; made read-execute by own_pages_seal. */
+static uint8_t *own_pages_map(size_t size, size_t *mapped)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t len = (size + page - 1) / page * page;
 	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return NULL;
-	memcpy(mem, bytes, size);
-	memset((uint8_t *)mem + size, JIT_INT3, len - size); /* a stray jump traps */
-	if (mprotect(mem, len, PROT_READ | PROT_EXEC)) {
-		munmap(mem, len);
-		return NULL;
-	}
 	*mapped = len;
 	return mem;
+}
+
+static bool own_pages_seal(uint8_t *mem, size_t size, size_t mapped)
+{
+	memset(mem + size, JIT_INT3, mapped - size); /* a stray jump traps */
+	return mprotect(mem, mapped, PROT_READ | PROT_EXEC) == 0;
 }
 
 /* ---- chunks ---- */
@@ -158,8 +163,9 @@ static void chunk_unlink(struct jit_chunk *ch)
 	}
 }
 
-/* Copy the code into a chunk; the lock is held. */
-static uint8_t *arena_install(const uint8_t *bytes, size_t size, struct jit_mem_ref *ref)
+/* Units for size bytes in a chunk; the lock is held. Returns the
+ * writable view of them. */
+static uint8_t *arena_reserve(size_t size, struct jit_mem_ref *ref)
 {
 	size_t n = (size + JIT_UNIT - 1) / JIT_UNIT;
 	struct jit_chunk *ch;
@@ -180,11 +186,10 @@ static uint8_t *arena_install(const uint8_t *bytes, size_t size, struct jit_mem_
 	ch->live_units += n;
 	if (first == ch->hint)
 		ch->hint = first + n;
-	memcpy(ch->rw + first * JIT_UNIT, bytes, size);
 	ref->chunk = ch;
 	ref->first_unit = first;
 	ref->units = n;
-	return ch->rx + first * JIT_UNIT;
+	return ch->rw + first * JIT_UNIT;
 }
 
 static void arena_free(const struct jit_mem_ref *ref)
@@ -209,21 +214,43 @@ static void arena_free(const struct jit_mem_ref *ref)
 	}
 }
 
-const uint8_t *comb_jit_mem_install(const uint8_t *bytes, size_t size, struct jit_mem_ref *ref)
+uint8_t *comb_jit_mem_reserve(size_t size, struct jit_mem_ref *ref)
 {
 	memset(ref, 0, sizeof(*ref));
+	ref->size = size;
 	if (size <= JIT_CHUNK_SIZE / 4) {
 		pthread_once(&arena_once, arena_init);
 		pthread_mutex_lock(&arena.lock);
-		uint8_t *code = arena.no_memfd ? NULL : arena_install(bytes, size, ref);
-		if (!code && !arena.chunks)
+		uint8_t *rw = arena.no_memfd ? NULL : arena_reserve(size, ref);
+		if (!rw && !arena.chunks)
 			arena.no_memfd = true; /* not even one chunk: this system refuses memfd code */
 		pthread_mutex_unlock(&arena.lock);
-		if (code)
-			return code;
+		if (rw)
+			return rw;
 	}
-	uint8_t *code = own_pages_install(bytes, size, &ref->mapped);
-	ref->own_pages = code;
+	ref->own_pages = own_pages_map(size, &ref->mapped);
+	return ref->own_pages;
+}
+
+const uint8_t *comb_jit_mem_commit(struct jit_mem_ref *ref)
+{
+	if (ref->own_pages)
+		return own_pages_seal(ref->own_pages, ref->size, ref->mapped) ? ref->own_pages : NULL;
+	if (!ref->chunk)
+		return NULL;
+	/* The units are this program's alone until freed: no lock needed. */
+	return ref->chunk->rx + ref->first_unit * JIT_UNIT;
+}
+
+const uint8_t *comb_jit_mem_install(const uint8_t *bytes, size_t size, struct jit_mem_ref *ref)
+{
+	uint8_t *rw = comb_jit_mem_reserve(size, ref);
+	if (!rw)
+		return NULL;
+	memcpy(rw, bytes, size);
+	const uint8_t *code = comb_jit_mem_commit(ref);
+	if (!code)
+		comb_jit_mem_free(ref);
 	return code;
 }
 

@@ -7,7 +7,8 @@
  * the failing instruction in jr.err_insn; the messages are written here, in
  * the same words as the interpreter's. A tail call asks
  * comb_jit_tail_call() for the target: its native code when it has some (the
- * jump reuses the caller's frame), else the interpreter runs it.
+ * jump reuses the caller's frame), else the interpreter runs it. A verified
+ * program may not tail-call an unverified one (-EPERM).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -97,7 +98,8 @@ static int64_t tail_call_interpreted(struct jit_run *jr, const struct comb_prog 
 	return 2;
 }
 
-int64_t comb_jit_tail_call(struct jit_run *jr, uint64_t map, uint64_t index, const uint64_t *saved)
+int64_t comb_jit_tail_call(struct jit_run *jr, uint64_t map, uint64_t index, const uint64_t *saved,
+			   uint64_t insn)
 {
 	struct comb_run_state *rs = jr->rs;
 	const struct comb_prog *target = NULL;
@@ -105,6 +107,15 @@ int64_t comb_jit_tail_call(struct jit_run *jr, uint64_t map, uint64_t index, con
 		target = comb_map_prog_array_get((struct comb_map *)(uintptr_t)map, (uint32_t)index);
 	if (!target)
 		return 0;
+	/* Native code runs unchecked; a verified program's proof does not
+	 * cover an unverified target (as in the interpreter). */
+	if (rs->prog->verified && !target->verified) {
+		comb_run_fail(rs, (long)insn, 0,
+			      "tail call from verified program %s to unverified program %s: verify it or run "
+			      "in the checked engine",
+			      rs->prog->name, target->name);
+		return -EPERM;
+	}
 	rs->root->tail_calls++;
 	rs->prog = target;
 	rs->call_ctx.prog = target;

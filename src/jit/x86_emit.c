@@ -6,23 +6,24 @@
  * or two opcode bytes, a ModRM byte and, for memory operands, the SIB byte and
  * displacement. See the Intel SDM volume 2, chapter 2.
  */
+#include <string.h>
 #include "jit/x86_emit.h"
 
-static void emit_rex(struct x86_buf *b, bool w, int reg, int rm, bool force)
+static inline __attribute__((always_inline)) void emit_rex(struct x86_buf *b, bool w, int reg, int rm, bool force)
 {
 	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
 	if (rex != 0x40 || force)
 		x86_byte(b, rex);
 }
 
-static void emit_opcode(struct x86_buf *b, uint16_t op)
+static inline __attribute__((always_inline)) void emit_opcode(struct x86_buf *b, uint16_t op)
 {
 	if (op > 0xff)
 		x86_byte(b, (uint8_t)(op >> 8));
 	x86_byte(b, (uint8_t)op);
 }
 
-static void emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int rm, bool force_rex)
+static inline __attribute__((always_inline)) void emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int rm, bool force_rex)
 {
 	if (prefix66)
 		x86_byte(b, 0x66);
@@ -32,7 +33,7 @@ static void emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int r
 }
 
 /* ModRM (+SIB) and displacement for [base + disp] with reg in the reg field. */
-static void emit_mem_operand(struct x86_buf *b, int reg, int base, int32_t disp)
+static inline __attribute__((always_inline)) void emit_mem_operand(struct x86_buf *b, int reg, int base, int32_t disp)
 {
 	int mod = disp == 0 && (base & 7) != X86_RBP ? 0 : x86_fits8(disp) ? 1 : 2;
 	x86_byte(b, (uint8_t)((mod << 6) | ((reg & 7) << 3) | (base & 7)));
@@ -236,8 +237,9 @@ void x86_nops(struct x86_buf *b, size_t n)
 	};
 	while (n) {
 		size_t k = n > 9 ? 9 : n;
-		for (size_t j = 0; j < k; j++)
-			x86_byte(b, nops[k - 1][j]);
+		if (b->len + k <= b->cap)
+			memcpy(b->p + b->len, nops[k - 1], k);
+		b->len += k;
 		n -= k;
 	}
 }

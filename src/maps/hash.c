@@ -10,7 +10,9 @@
  * list. The state words (count, free list head, next never-used element,
  * LRU clock) live in the region's header.
  *
- * Concurrency: updates and deletes hold the map's robust lock; programs'
+ * Concurrency: updates and deletes hold the map lock (owner_lock.c; the
+ * key is hashed before taking it, links are carried, never divided out
+ * of addresses, to keep the critical section short); programs'
  * lookups take no lock: they walk a chain with acquire loads, and because
  * an element may be freed and reused in another chain under them, a walk
  * that does not end on its own bucket's nulls link starts again (the
@@ -76,11 +78,6 @@ static uint32_t pool_n(const struct comb_map *map)
 static struct hash_elem *elem_at(const struct comb_map *map, uint32_t link)
 {
 	return (struct hash_elem *)(map->hash.pool + (uint64_t)(link - 1) * map->hash.elem_size);
-}
-
-static uint32_t elem_link(const struct comb_map *map, const struct hash_elem *e)
-{
-	return (uint32_t)(((const uint8_t *)e - map->hash.pool) / map->hash.elem_size) + 1;
 }
 
 static uint8_t *elem_key(struct hash_elem *e)
@@ -368,11 +365,12 @@ static void touch(struct comb_map *map, struct hash_elem *e)
 				 __ATOMIC_RELAXED);
 }
 
-static void elem_free(struct comb_map *map, struct hash_elem *e)
+/* link names e (callers know it: no division by the element size). */
+static void elem_free(struct comb_map *map, struct hash_elem *e, uint32_t link)
 {
 	struct hash_words *w = words(map);
 	__atomic_store_n(&e->next, w->free_head, __ATOMIC_RELEASE);
-	w->free_head = elem_link(map, e);
+	w->free_head = link;
 }
 
 /* Unlink and free the least recently used element; false if empty. */
@@ -393,23 +391,28 @@ static bool lru_evict(struct comb_map *map)
 	}
 	if (!oldest)
 		return false;
+	uint32_t link = *oldest_slot;
 	publish_link(oldest_slot, oldest->next);
 	words(map)->count--;
-	elem_free(map, oldest);
+	elem_free(map, oldest, link);
 	return true;
 }
 
-/* An element off the free list or never used; NULL if none is left. */
-static struct hash_elem *elem_alloc(struct comb_map *map)
+/* An element off the free list or never used (its link in *link); NULL
+ * if none is left. */
+static struct hash_elem *elem_alloc(struct comb_map *map, uint32_t *link)
 {
 	struct hash_words *w = words(map);
 	if (link_is_elem(map, w->free_head)) {
-		struct hash_elem *e = elem_at(map, w->free_head);
+		*link = w->free_head;
+		struct hash_elem *e = elem_at(map, *link);
 		w->free_head = e->next;
 		return e;
 	}
-	if (w->next_unused < pool_n(map))
-		return elem_at(map, ++w->next_unused);
+	if (w->next_unused < pool_n(map)) {
+		*link = ++w->next_unused;
+		return elem_at(map, *link);
+	}
 	return NULL;
 }
 
@@ -418,7 +421,11 @@ static struct hash_elem *elem_alloc(struct comb_map *map)
 static void elem_store(struct comb_map *map, struct hash_elem *e, const void *value, int cpu)
 {
 	if (!map->percpu) {
-		memcpy(elem_value(map, e, 0), value, map->holds_pointers ? sizeof(void *) : map->info.value_size);
+		uint32_t n = map->holds_pointers ? sizeof(void *) : map->info.value_size;
+		if (n == 8)
+			memcpy(elem_value(map, e, 0), value, 8);
+		else
+			memcpy(elem_value(map, e, 0), value, n);
 		return;
 	}
 	if (cpu == MAP_ALL_CPUS) {
@@ -430,6 +437,33 @@ static void elem_store(struct comb_map *map, struct hash_elem *e, const void *va
 	memcpy(elem_value(map, e, (uint32_t)cpu), value, map->info.value_size);
 }
 
+/* A reused element must not show its last key's or value's bytes in the
+ * padding (lookups compare whole keys; user space reads whole slots):
+ * zero the last word of the key and of the value when they are not full,
+ * or everything for per-CPU maps (the other CPUs' slots start at 0). */
+static void elem_clear_padding(const struct comb_map *map, struct hash_elem *e)
+{
+	if (map->percpu) {
+		memset(e->data, 0, map->hash.elem_size - sizeof(*e));
+		return;
+	}
+	uint64_t zero = 0;
+	if (map->info.key_size % 8)
+		memcpy(e->data + map->hash.key_stride - 8, &zero, 8);
+	if (map->info.value_size % 8)
+		memcpy(elem_value(map, e, 0) + map->value_stride - 8, &zero, 8);
+}
+
+static inline void copy_key(uint8_t *to, const void *key, uint32_t n)
+{
+	if (n == 4)
+		memcpy(to, key, 4);
+	else if (n == 8)
+		memcpy(to, key, 8);
+	else
+		memcpy(to, key, n);
+}
+
 /* Write a whole new element for key (replacing old, if any) and publish it. */
 static int insert_elem(struct comb_map *map, uint32_t hash, const void *key, const void *value, int cpu,
 		       struct hash_elem *old, uint32_t *old_slot)
@@ -437,28 +471,30 @@ static int insert_elem(struct comb_map *map, uint32_t hash, const void *key, con
 	struct hash_words *w = words(map);
 	if (!old && w->count >= map->info.max_entries && !(map->lru && lru_evict(map)))
 		return -E2BIG;
-	struct hash_elem *e = elem_alloc(map);
+	uint32_t link;
+	struct hash_elem *e = elem_alloc(map, &link);
 	if (!e)
 		return -E2BIG;
-	memset(e->data, 0, map->hash.elem_size - sizeof(*e));
+	elem_clear_padding(map, e);
 	e->hash = hash;
-	memcpy(elem_key(e), key, map->info.key_size);
+	copy_key(elem_key(e), key, map->info.key_size);
 	elem_store(map, e, value, cpu);
 	touch(map, e);
 	uint32_t *slot = old ? old_slot : &map->hash.buckets[bucket_index(map, hash)];
 	e->next = old ? old->next : *slot;
-	publish_link(slot, elem_link(map, e));
+	uint32_t old_link = *slot;
+	publish_link(slot, link);
 	if (old)
-		elem_free(map, old);
+		elem_free(map, old, old_link);
 	else
 		w->count++;
 	return 0;
 }
 
-static int hash_update_locked(struct comb_map *map, const void *key, const void *value, uint64_t flags,
-			      int cpu)
+/* hash: key_hash(map, key), computed before taking the lock. */
+static int hash_update_locked(struct comb_map *map, uint32_t hash, const void *key, const void *value,
+			      uint64_t flags, int cpu)
 {
-	uint32_t hash = key_hash(map, key);
 	uint32_t *slot = NULL;
 	struct hash_elem *e = hash_find(map, hash, key, &slot);
 	if (e && (flags & COMB_NOEXIST))
@@ -481,21 +517,23 @@ static int hash_update(struct comb_map *map, const void *key, const void *value,
 		if (!pointer)
 			return -EINVAL;
 	}
+	uint32_t hash = key_hash(map, key);
 	map_lock(map);
-	int rc = hash_update_locked(map, key, value, flags, cpu);
+	int rc = hash_update_locked(map, hash, key, value, flags, cpu);
 	map_unlock(map);
 	return rc;
 }
 
 static int hash_delete(struct comb_map *map, const void *key)
 {
-	uint32_t *slot = NULL;
+	uint32_t *slot = NULL, hash = key_hash(map, key);
 	map_lock(map);
-	struct hash_elem *e = hash_find(map, key_hash(map, key), key, &slot);
+	struct hash_elem *e = hash_find(map, hash, key, &slot);
 	if (e) {
+		uint32_t link = *slot;
 		publish_link(slot, e->next);
 		words(map)->count--;
-		elem_free(map, e);
+		elem_free(map, e, link);
 	}
 	map_unlock(map);
 	return e ? 0 : -ENOENT;
@@ -541,14 +579,30 @@ static int hash_get_next_key(struct comb_map *map, const void *key, void *next_k
 	return next ? 0 : -ENOENT;
 }
 
+/* Key sizes common in real programs get a copy of the lookup with the size
+ * as a constant (hashing and comparing then need no memcpy/memcmp calls):
+ * 6 (MAC), 12, 13 (IPv4 5-tuple), 16 (IPv6 address), 20, 24, 36/37 (IPv6
+ * 5-tuple), 40. */
+#define LOOKUP_SIZED(n) \
+	case n: return lookup_lockfree(&map->hash, key, n)
 static struct hash_elem *lookup_any_size(struct comb_map *map, const void *key)
 {
 	switch (map->info.key_size) {
-	case 4: return lookup_lockfree(&map->hash, key, 4);
-	case 8: return lookup_lockfree(&map->hash, key, 8);
+	LOOKUP_SIZED(4);
+	LOOKUP_SIZED(8);
+	LOOKUP_SIZED(6);
+	LOOKUP_SIZED(12);
+	LOOKUP_SIZED(13);
+	LOOKUP_SIZED(16);
+	LOOKUP_SIZED(20);
+	LOOKUP_SIZED(24);
+	LOOKUP_SIZED(36);
+	LOOKUP_SIZED(37);
+	LOOKUP_SIZED(40);
 	default: return lookup_lockfree(&map->hash, key, map->info.key_size);
 	}
 }
+#undef LOOKUP_SIZED
 
 static void *hash_lookup_ptr(struct comb_map *map, const void *key)
 {

@@ -2,7 +2,7 @@
  *
  * ===== FOR FAMILY AUTHORS (lpm_trie.c, queue.c, bloom.c, ringbuf.c, ...) =====
  * Every map is ONE shared mapping (region.c): a header page (struct
- * map_header: magic, format, the definition, a robust process-shared mutex,
+ * map_header: magic, format, the definition, a process-shared lock word,
  * MAP_FAMILY_WORDS state words) followed by the data area. Several processes
  * may map it at DIFFERENT addresses, and a pinned map outlives its creator.
  *  1. Storage: call map_alloc_storage(map, bytes, err, err_len) ONCE in
@@ -19,8 +19,9 @@
  *     layout fields; anything random or stateful must be written only when
  *     map_storage_is_new(map) (e.g. a bloom seed).
  *  4. Locking: map_lock(map) / map_unlock(map), never a mutex of your own in
- *     process memory. The mutex is robust and process-shared: when its holder
- *     died, map_lock calls ops->recover(map) (optional) under the lock before
+ *     process memory. The lock (owner_lock.c) is process-shared and survives
+ *     its holder: when the holder died, map_lock calls ops->recover(map)
+ *     (optional) under the lock before
  *     returning, so recover must rebuild your state words (counts, free lists)
  *     from what is reachable. recover returns 0, or -EINVAL when the data is
  *     corrupted beyond repair (comb_map_open_pinned also calls it to check a
@@ -50,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "comb/map.h"
+#include "maps/owner_lock.h"
 
 /* cpu argument of map_ops.update: every slot, from user space. */
 #define MAP_ALL_CPUS (-1)
@@ -78,7 +80,7 @@ struct map_ops {
 
 /* ---- the shared region (region.c) */
 #define MAP_MAGIC          "COMBMAP"   /* 8 bytes with its NUL */
-#define MAP_FORMAT_VERSION 2u /* 2: hash maps use fold_mul hashing */
+#define MAP_FORMAT_VERSION 3u /* 2: fold_mul hashing; 3: owner_lock.c lock word */
 #define MAP_FAMILY_WORDS   32
 #define MAP_NAME_MAX       64
 
@@ -100,7 +102,8 @@ struct map_header {
 	uint64_t family[MAP_FAMILY_WORDS]; /* the family's state words */
 	uint32_t recoveries;       /* times a dead lock holder was repaired */
 	uint32_t reserved;
-	pthread_mutex_t lock;      /* robust, process-shared */
+	struct owner_lock lock;    /* owner_lock.c: process-shared, survives its holder */
+	uint64_t lock_reserved[4];
 	/* Key/value BTF (pin_btf.c): btf_size bytes of raw BTF follow the
 	 * region in the same file (at offset region_size); 0: none. */
 	uint32_t btf_size, btf_key_type_id, btf_value_type_id, btf_reserved;
@@ -149,7 +152,6 @@ int map_fail(char *err, size_t err_len, int rc, const struct comb_map *map, cons
 	__attribute__((format(printf, 5, 6)));
 int map_alloc_storage(struct comb_map *map, uint64_t size, char *err, size_t err_len);
 bool map_storage_is_new(const struct comb_map *map);
-uint64_t *map_family_words(const struct comb_map *map);
 int map_region_fd(const struct comb_map *map);
 void map_lock(struct comb_map *map);
 void map_unlock(struct comb_map *map);
@@ -164,6 +166,12 @@ uint32_t map_current_cpu(const struct comb_map *map);
  * user (region.c: a claim table in /dev/shm); nests; leave undoes one enter. */
 void comb_percpu_slot_enter(void);
 void comb_percpu_slot_leave(void);
+
+/* The family's state words in the region header (inline: hot paths). */
+static inline uint64_t *map_family_words(const struct comb_map *map)
+{
+	return map->header->family;
+}
 
 static inline uint64_t map_round8(uint64_t n)
 {

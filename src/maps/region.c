@@ -8,8 +8,8 @@
  *
  * The header holds the magic "COMBMAP", the format version, the definition
  * (type, sizes, flags, nr_cpus, value stride, name), the sizes of the
- * region, the family's state words and a PTHREAD_PROCESS_SHARED +
- * PTHREAD_MUTEX_ROBUST mutex. Inside the data area every link is an offset
+ * region, the family's state words and the map lock (owner_lock.c: a
+ * futex word naming its holder). Inside the data area every link is an offset
  * or an index, never a pointer.
  *
  * The file: O_TMPFILE in the pin directory when it is a tmpfs (so pinning
@@ -25,9 +25,9 @@
  * family's recover under the lock as a consistency check.
  *
  * Crash consistency: writers publish with one release store after writing
- * an element whole; when the lock's holder died, the next map_lock() sees
- * EOWNERDEAD and lets the family rebuild its state words (free lists,
- * counts) from what is reachable, then marks the mutex consistent.
+ * an element whole; when the lock's holder died, the next map_lock() takes
+ * the lock over and lets the family rebuild its state words (free lists,
+ * counts) from what is reachable.
  *
  * Per-CPU slots: a run claims a slot (the CPU it is on if free, else any
  * free one, else it waits) in a claim table shared by all of the user's
@@ -138,17 +138,6 @@ static int region_file(uint64_t size)
 	return fd;
 }
 
-static int init_robust_mutex(pthread_mutex_t *lock)
-{
-	pthread_mutexattr_t attr;
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	int rc = pthread_mutex_init(lock, &attr);
-	pthread_mutexattr_destroy(&attr);
-	return -rc;
-}
-
 /* Copy the process-local definition into the header. */
 static void header_write_definition(struct comb_map *map)
 {
@@ -186,7 +175,7 @@ static int region_create(struct comb_map *map, uint64_t data_size, char *err, si
 	h->header_size = (uint32_t)hsize;
 	h->region_size = total;
 	h->data_size = data_size;
-	init_robust_mutex(&h->lock);
+	owner_lock_init(&h->lock);
 	map->header = h;
 	map->region_size = total;
 	map->region_fd = fd;
@@ -260,11 +249,6 @@ bool map_storage_is_new(const struct comb_map *map)
 	return map->storage_new;
 }
 
-uint64_t *map_family_words(const struct comb_map *map)
-{
-	return map->header->family;
-}
-
 int map_region_fd(const struct comb_map *map)
 {
 	return map->attach_fd >= 0 ? map->attach_fd : map->region_fd;
@@ -284,18 +268,16 @@ void map_region_release(struct comb_map *map)
 
 void map_lock(struct comb_map *map)
 {
-	int rc = pthread_mutex_lock(&map->header->lock);
-	if (rc == EOWNERDEAD) {
+	if (__builtin_expect(owner_lock_acquire(&map->header->lock), 0)) {
 		__atomic_add_fetch(&map->header->recoveries, 1, __ATOMIC_RELAXED);
 		if (map->ops && map->ops->recover)
 			map->ops->recover(map);
-		pthread_mutex_consistent(&map->header->lock);
 	}
 }
 
 void map_unlock(struct comb_map *map)
 {
-	pthread_mutex_unlock(&map->header->lock);
+	owner_lock_release(&map->header->lock);
 }
 
 /* ---- pinning */

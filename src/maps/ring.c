@@ -91,22 +91,14 @@
 #define RB_NO_WAKEUP    1ull
 #define RB_FORCE_WAKEUP 2ull
 
-static unsigned page_shift_cache;
+unsigned ring_page_shift_cache;
 
-static unsigned ring_page_shift_slow(void)
+unsigned ring_page_shift_slow(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned s = (unsigned)__builtin_ctzl((unsigned long)(page > 0 ? page : 4096));
-	__atomic_store_n(&page_shift_cache, s, __ATOMIC_RELAXED);
+	__atomic_store_n(&ring_page_shift_cache, s, __ATOMIC_RELAXED);
 	return s;
-}
-
-unsigned ring_page_shift(void)
-{
-	unsigned s = __atomic_load_n(&page_shift_cache, __ATOMIC_RELAXED);
-	if (__builtin_expect(s != 0, 1))
-		return s;
-	return ring_page_shift_slow();
 }
 
 static size_t page_size(void)
@@ -356,6 +348,18 @@ static uint64_t refresh_consumer_pos(struct ring *ring)
 
 #define RING_PREFETCH_AHEAD 256 /* bytes: four cache lines */
 
+/* Ask for a line in exclusive state (PREFETCHW; __builtin_prefetch(p, 1)
+ * emits a read prefetch on baseline x86-64, after which the store still
+ * waits for an ownership request). CPUs without PREFETCHW run it as a NOP. */
+static inline void prefetch_for_write(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ __volatile__("prefetchw %0" : : "m"(*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 1);
+#endif
+}
+
 /* P1: claim [*pos, *pos + len) by CAS on producer_pos; false when full. */
 static bool claim_space(struct ring *ring, uint64_t len, uint64_t *pos)
 {
@@ -387,7 +391,7 @@ void *ring_reserve(struct ring *ring, uint64_t size)
 	/* Ask for the line a few records ahead now: the consumer zeroed it a
 	 * lap ago, and fetching it only when the next CAS waits for the
 	 * stores to drain would stall this producer on every line. */
-	__builtin_prefetch(ring->data + ((pos + RING_PREFETCH_AHEAD) & ring->mask), 1);
+	prefetch_for_write(ring->data + ((pos + RING_PREFETCH_AHEAD) & ring->mask));
 	uint64_t pg_off = ((uint8_t *)hdr - (uint8_t *)ring->meta) >> ring_page_shift();
 	__atomic_store_n(hdr, (uint64_t)((uint32_t)size | RING_BUSY_BIT) | pg_off << 32, __ATOMIC_RELAXED);
 	return hdr + 1;

@@ -95,8 +95,14 @@ struct ring {
 	_Alignas(RING_CACHE_LINE) uint64_t cached_cons;
 };
 
-/* Page size, as a shift. */
-unsigned ring_page_shift(void);
+/* Page size, as a shift (inline: reserve and commit use it per record). */
+extern unsigned ring_page_shift_cache;
+unsigned ring_page_shift_slow(void);
+static inline unsigned ring_page_shift(void)
+{
+	unsigned s = __atomic_load_n(&ring_page_shift_cache, __ATOMIC_RELAXED);
+	return __builtin_expect(s != 0, 1) ? s : ring_page_shift_slow();
+}
 /* Bytes of file a ring of data_size bytes takes (meta pages + data). */
 uint64_t ring_file_bytes(uint64_t data_size);
 /* Map the ring of data_size bytes (power of two, page multiple) kept in fd

@@ -42,6 +42,7 @@ struct call_meta {
 	uint32_t release_ref;
 	int stack_arg_frame;    /* a stack pointer argument's frame, -1 if none */
 	struct vreg key;        /* the map key argument as passed */
+	struct vdynptr_meta dyn;
 };
 
 static struct vreg *reg(struct vstate *st, int r)
@@ -54,6 +55,15 @@ static bool is_null_const(const struct vreg *r)
 	return r->type == VT_SCALAR && comb_scalar_is_const(&r->var) && r->var.umin == 0;
 }
 
+/* An argument that may be NULL and is: the check skipped depends on the 0. */
+static bool null_arg(struct venv *env, const struct vstate *st, int regno)
+{
+	if (!is_null_const(&vstate_cur((struct vstate *)st)->regs[regno]))
+		return false;
+	verifier_mark_precise(env, st, regno);
+	return true;
+}
+
 static int check_map_compat(struct venv *env, struct vstate *st, size_t idx, struct call_meta *m)
 {
 	uint32_t t = m->map_info.type, id = m->proto->id;
@@ -61,6 +71,10 @@ static int check_map_compat(struct venv *env, struct vstate *st, size_t idx, str
 	if ((id == HELPER_RINGBUF_OUTPUT || id == HELPER_RINGBUF_RESERVE || id == HELPER_RINGBUF_QUERY) &&
 	    t != BPF_MAP_TYPE_RINGBUF)
 		need = "a ringbuf map";
+	else if (id == BPF_FUNC_ringbuf_reserve_dynptr && t != BPF_MAP_TYPE_RINGBUF)
+		need = "a ringbuf map";
+	else if (id == BPF_FUNC_user_ringbuf_drain && t != BPF_MAP_TYPE_USER_RINGBUF)
+		need = "a user_ringbuf map";
 	else if (id == HELPER_PERF_EVENT_OUTPUT && t != BPF_MAP_TYPE_PERF_EVENT_ARRAY)
 		need = "a perf_event_array map";
 	else if (id == HELPER_TAIL_CALL && t != BPF_MAP_TYPE_PROG_ARRAY)
@@ -92,6 +106,7 @@ static int check_size_arg(struct venv *env, struct vstate *st, size_t idx, int r
 	if (r->var.umax > (1u << 29))
 		return verifier_reject(env, st, idx, "%s: the size in r%d is unbounded: check it against "
 				       "the buffer size before the call", name, regno);
+	verifier_mark_precise(env, st, regno); /* the bytes checked depend on it */
 	if (!m->mem_arg)
 		return 0;
 	int mem = m->mem_arg;
@@ -142,14 +157,22 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 					       "`&my_map`), not %s", name, regno, regno,
 					       verifier_type_name(r->type));
 		m->map = (int)r->map;
-		comb_map_get_info(verifier_map(env, r->map), &m->map_info);
+		if (r->map & VMAP_INNER) {
+			uint32_t outer = r->map & ~VMAP_INNER;
+			if (!env->inner_maps || outer >= env->map_count || !env->inner_maps[outer].type)
+				return verifier_reject(env, st, idx, "%s: r%d is a map taken out of a map-in-map "
+						       "whose inner map template is unknown", name, regno);
+			m->map_info = env->inner_maps[outer];
+		} else {
+			comb_map_get_info(verifier_map(env, r->map), &m->map_info);
+		}
 		return check_map_compat(env, st, idx, m);
 	case COMB_ARG_PTR_TO_MAP_KEY:
 	case COMB_ARG_PTR_TO_MAP_VALUE: {
 		bool key = ap->kind == COMB_ARG_PTR_TO_MAP_KEY;
 		if (key)
 			m->key = *r;
-		if (may_null && is_null_const(r))
+		if (may_null && null_arg(env, st, regno))
 			return 0;
 		if (m->map < 0)
 			return verifier_reject(env, st, idx, "%s: no map argument before the %s", name,
@@ -165,7 +188,7 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 		return verifier_check_mem_region(env, st, idx, regno, size, uninit, !uninit, what);
 	}
 	case COMB_ARG_PTR_TO_MEM:
-		m->mem_null = may_null && is_null_const(r);
+		m->mem_null = may_null && null_arg(env, st, regno);
 		if (!m->mem_null && !is_memory(r))
 			return verifier_reject(env, st, idx, "%s: argument %d (r%d) must point to memory "
 					       "(stack, map value, packet), not %s", name, regno, regno,
@@ -181,16 +204,17 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 			return verifier_reject(env, st, idx, "%s: the size in r%d must be a known constant",
 					       name, regno);
 		m->alloc_size = r->var.umin;
+		verifier_mark_precise(env, st, regno);
 		return 0;
 	case COMB_ARG_PTR_TO_CTX:
-		if (may_null && is_null_const(r))
+		if (may_null && null_arg(env, st, regno))
 			return 0;
 		if (r->type != VT_CTX || r->off != 0)
 			return verifier_reject(env, st, idx, "%s: argument %d (r%d) must be the program's "
 					       "context (the r1 it got, unmodified)", name, regno, regno);
 		return 0;
 	case COMB_ARG_PTR_TO_STACK:
-		if ((may_null && is_null_const(r)) || r->type == VT_STACK)
+		if ((may_null && null_arg(env, st, regno)) || r->type == VT_STACK)
 			return 0;
 		return verifier_reject(env, st, idx, "%s: argument %d (r%d) must point to the stack",
 				       name, regno, regno);
@@ -201,7 +225,8 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 		m->callback_reg = regno;
 		return 0;
 	case COMB_ARG_PTR_TO_RINGBUF_MEM:
-		if (r->type != VT_MEM || !r->ref_id || r->off != 0 || !comb_scalar_is_const(&r->var))
+		if (r->type != VT_MEM || !r->ref_id || r->off != 0 || !comb_scalar_is_const(&r->var) ||
+		    r->src_helper != BPF_FUNC_ringbuf_reserve)
 			return verifier_reject(env, st, idx, "%s: r%d must be the unmodified pointer "
 					       "bpf_ringbuf_reserve returned", name, regno);
 		if (ap->flags & COMB_ARG_F_RELEASE)
@@ -212,12 +237,14 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 		return verifier_check_mem_region(env, st, idx, regno,
 						 ap->kind == COMB_ARG_PTR_TO_LONG ? 8 : 4, true, false, name);
 	case COMB_ARG_PTR_TO_DYNPTR:
-		if (r->type != VT_STACK)
-			return verifier_reject(env, st, idx, "%s: the dynptr (r%d) must be on the stack", name,
-					       regno);
-		return verifier_check_mem_region(env, st, idx, regno, 16, true, false, name);
-	case COMB_ARG_PTR_TO_CONST_STR:
+		if ((rc = verifier_dynptr_arg(env, st, idx, regno, m->proto, ap->flags, &m->dyn)))
+			return rc;
+		if (m->dyn.release)
+			m->release_ref = m->dyn.ref_id;
+		return 0;
 	case COMB_ARG_PTR_TO_SPIN_LOCK:
+		return 0; /* spin_lock.c checks it with the pairing */
+	case COMB_ARG_PTR_TO_CONST_STR:
 	case COMB_ARG_PTR_TO_TIMER:
 	case COMB_ARG_PTR_TO_KPTR:
 		if (r->type != VT_MAP_VALUE)
@@ -225,7 +252,7 @@ static int check_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
 					       name, regno, regno);
 		return 0;
 	default: /* sockets and kernel objects */
-		if (may_null && is_null_const(r))
+		if (may_null && null_arg(env, st, regno))
 			return 0;
 		if (!vreg_is_ptr(r))
 			return verifier_reject(env, st, idx, "%s: argument %d (r%d) must be a pointer to a "
@@ -248,6 +275,34 @@ static void invalidate_ref(struct vreg *r, void *arg)
 	if (vreg_is_ptr(r) && r->ref_id == a->ref) {
 		*r = vreg_unknown();
 		if (a->strict)
+			r->type = VT_NOT_INIT;
+	}
+}
+
+/* Helpers that may move or resize the packet (the kernel's
+ * bpf_helper_changes_pkt_data): every packet pointer is stale after them. */
+static bool changes_pkt_data(uint32_t id)
+{
+	switch (id) {
+	case BPF_FUNC_clone_redirect: case BPF_FUNC_l3_csum_replace: case BPF_FUNC_l4_csum_replace:
+	case BPF_FUNC_lwt_push_encap: case BPF_FUNC_lwt_seg6_action: case BPF_FUNC_lwt_seg6_adjust_srh:
+	case BPF_FUNC_lwt_seg6_store_bytes: case BPF_FUNC_msg_pop_data: case BPF_FUNC_msg_pull_data:
+	case BPF_FUNC_msg_push_data: case BPF_FUNC_skb_adjust_room: case BPF_FUNC_skb_change_head:
+	case BPF_FUNC_skb_change_proto: case BPF_FUNC_skb_change_tail: case BPF_FUNC_skb_pull_data:
+	case BPF_FUNC_skb_store_bytes: case BPF_FUNC_skb_vlan_pop: case BPF_FUNC_skb_vlan_push:
+	case BPF_FUNC_store_hdr_opt: case BPF_FUNC_xdp_adjust_head: case BPF_FUNC_xdp_adjust_meta:
+	case BPF_FUNC_xdp_adjust_tail: case BPF_FUNC_tail_call:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void invalidate_pkt(struct vreg *r, void *arg)
+{
+	if (vreg_is_pkt(r) || r->type == VT_PKT_END) {
+		*r = vreg_unknown();
+		if (*(const bool *)arg)
 			r->type = VT_NOT_INIT;
 	}
 }
@@ -297,7 +352,13 @@ static int push_callback(struct venv *env, struct vstate *st, size_t idx, const 
 		f->regs[3].type = VT_MAP_VALUE;
 		f->regs[3].map = (uint32_t)m->map;
 		f->regs[3].size = m->map_info.value_size;
-		f->regs[4] = args[4];
+		f->regs[4] = args[3]; /* callback_fn(map, key, value, callback_ctx) */
+	} else if (id == BPF_FUNC_user_ringbuf_drain) {
+		/* callback_fn(const struct bpf_dynptr *record, void *ctx) */
+		f->regs[1] = vreg_const(0);
+		f->regs[1].type = VT_CONST_DYNPTR;
+		f->regs[1].id = verifier_new_id(env);
+		f->regs[2] = args[3];
 	} else {
 		for (int r = 1; r <= 5; r++)
 			if (args[r].type == VT_STACK)
@@ -312,10 +373,10 @@ static int push_callback(struct venv *env, struct vstate *st, size_t idx, const 
 }
 
 /* The key of an array map lookup when it is a known constant on the
- * stack (all its bytes written as zero, or an 8-byte key spilled as a
- * constant; the kernel does not look into wider spills either). */
+ * stack (all its bytes written as zero, or a constant spilled with exactly
+ * the key's size, as the kernel's get_constant_map_key). */
 static bool const_stack_key(const struct vstate *st, const struct vreg *key, uint32_t size,
-			    uint64_t *value)
+			    uint64_t *value, int *slot)
 {
 	if (key->type != VT_STACK || !comb_scalar_is_const(&key->var) || size > 8)
 		return false;
@@ -324,10 +385,17 @@ static bool const_stack_key(const struct vstate *st, const struct vreg *key, uin
 		return false;
 	const struct vframe *f = st->frames[key->frameno];
 	int i = vstack_index((int32_t)lo);
-	if (size == 8 && i % 8 == 0 && f->stype[i] == SLOT_SPILL && f->spill[i / 8].type == VT_SCALAR &&
-	    comb_scalar_is_const(&f->spill[i / 8].var)) {
-		uint64_t v = f->spill[i / 8].var.umin;
-		*value = v;
+	*slot = i / 8;
+	if ((i + (int)size - 1) / 8 != i / 8)
+		return false; /* one slot holds it (precision tracks slots) */
+	if (i % 8 == 0 && f->stype[i] == SLOT_SPILL) {
+		uint32_t spilled = 0;
+		while (spilled < 8 && f->stype[i + (int)spilled] == SLOT_SPILL)
+			spilled++;
+		const struct vreg *r = &f->spill[i / 8];
+		if (spilled != size || r->type != VT_SCALAR || !comb_scalar_is_const(&r->var))
+			return false;
+		*value = size == 8 ? r->var.umin : r->var.umin & ((UINT64_C(1) << (8 * size)) - 1);
 		return true;
 	}
 	for (uint32_t b = 0; b < size; b++)
@@ -350,11 +418,22 @@ static void set_return(struct venv *env, struct vstate *st, const struct call_me
 		r0.type = VT_MAP_VALUE;
 		r0.map = m->map >= 0 ? (uint32_t)m->map : 0;
 		r0.size = m->map_info.value_size;
+		if ((m->map_info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+		     m->map_info.type == BPF_MAP_TYPE_HASH_OF_MAPS) && !(r0.map & VMAP_INNER)) {
+			/* a map-in-map's value is the inner map itself */
+			r0.type = VT_MAP_PTR;
+			r0.map |= VMAP_INNER;
+			r0.size = 0;
+		}
 		break;
 	case COMB_RET_PTR_TO_RINGBUF_MEM:
+		r0.type = VT_MEM;
+		r0.size = (uint32_t)m->alloc_size;
+		break;
 	case COMB_RET_PTR_TO_DYNPTR_MEM:
 		r0.type = VT_MEM;
 		r0.size = (uint32_t)m->alloc_size;
+		r0.map = m->dyn.id; /* the slice dies with its dynptr (dynptr.c) */
 		break;
 	case COMB_RET_PTR_TO_SOCKET:
 	case COMB_RET_PTR_TO_TCP_SOCK:
@@ -373,10 +452,18 @@ static void set_return(struct venv *env, struct vstate *st, const struct call_me
 	}
 	/* As the kernel: an array lookup with a constant key in range cannot fail. */
 	uint64_t key;
+	int key_slot = 0;
 	if (p->id == 1 && (m->map_info.type == BPF_MAP_TYPE_ARRAY ||
 			   m->map_info.type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
-	    const_stack_key(st, &m->key, m->map_info.key_size, &key) && key < m->map_info.max_entries)
+	    const_stack_key(st, &m->key, m->map_info.key_size, &key, &key_slot) &&
+	    key < m->map_info.max_entries) {
 		nullable = false;
+		verifier_mark_precise_slot(env, st, m->key.frameno, key_slot); /* the key decided it */
+	}
+	/* As the kernel: every value of a map with a lock gets its own id,
+	 * so bpf_spin_unlock can tell two values of one map apart. */
+	if (r0.type == VT_MAP_VALUE && !nullable && verifier_map_has_lock(env, r0.map))
+		r0.id = verifier_new_id(env);
 	if (vreg_is_ptr(&r0)) {
 		r0.maybe_null = nullable;
 		r0.src_helper = p->id;
@@ -401,10 +488,11 @@ int verifier_check_helper_call(struct venv *env, struct vstate *st, size_t idx)
 	const struct comb_helper_proto *p = in->imm >= 0 ? comb_helper_proto((uint32_t)in->imm) : NULL;
 	if (!p)
 		return verifier_reject(env, st, idx, "unknown helper id %d", in->imm);
-	if (!comb_helper_allowed(p, env->prog_type))
+	if (!comb_helper_allowed(p, env->prog_type) &&
+	    (env->strict || !comb_helper_in_privileged_base(p->id) || !env->prog_type))
 		return verifier_reject(env, st, idx, "%s may not be called by a program of type %u",
 				       p->name, env->prog_type);
-	struct call_meta m = { .proto = p, .map = -1, .stack_arg_frame = -1 };
+	struct call_meta m = { .proto = p, .map = -1, .stack_arg_frame = -1, .dyn = { .frameno = -1 } };
 	for (int i = 0; i < p->nargs && i < COMB_HELPER_MAX_ARGS; i++) {
 		int rc = check_arg(env, st, idx, i + 1, &p->args[i], &m);
 		if (rc)
@@ -417,6 +505,11 @@ int verifier_check_helper_call(struct venv *env, struct vstate *st, size_t idx)
 		if (rc && !m.mem_null)
 			return rc;
 	}
+	int lock_rc = verifier_lock_helper(env, st, idx, p->id, p->name);
+	if (lock_rc)
+		return lock_rc;
+	if ((lock_rc = verifier_dynptr_after_call(env, st, idx, p, &m.dyn)))
+		return lock_rc;
 	if (m.callback_reg) {
 		int rc = push_callback(env, st, idx, &m);
 		if (rc)
@@ -427,6 +520,8 @@ int verifier_check_helper_call(struct venv *env, struct vstate *st, size_t idx)
 		vstate_for_each_reg(st, invalidate_ref, &ra);
 		verifier_release_ref(st, m.release_ref);
 	}
+	if (changes_pkt_data(p->id))
+		vstate_for_each_reg(st, invalidate_pkt, &env->strict);
 	for (int r = 1; r <= 5; r++)
 		vstate_cur(st)->regs[r].type = VT_NOT_INIT;
 	set_return(env, st, &m);
@@ -493,6 +588,9 @@ int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx)
 	int rc = st->nframes > 1 && !f->callback ? 0 : verifier_check_reg_init(env, st, *idx, 0);
 	if (rc)
 		return rc;
+	if ((f->callback || st->nframes == 1) &&
+	    (rc = verifier_lock_check_exit(env, st, *idx, f->callback ? "a callback returns" : "the program exits")))
+		return rc;
 	if (f->callback) {
 		if (r0->type != VT_SCALAR)
 			return verifier_reject(env, st, *idx, "a callback must return a number");
@@ -510,6 +608,8 @@ int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx)
 		vstate_pop_frame(st);
 		return 1;
 	}
+	if (st->nrefs > 0 && (rc = verifier_dynptr_leak_message(env, st, *idx)))
+		return rc;
 	if (st->nrefs > 0)
 		return verifier_reject(env, st, *idx, "a reference acquired on this path (e.g. a "
 				       "bpf_ringbuf_reserve record) is never released: submit or discard "
@@ -523,6 +623,7 @@ int verifier_check_exit(struct venv *env, struct vstate *st, size_t *idx)
 			return verifier_reject(env, st, *idx, "the return value may be outside [%lld, %lld], "
 					       "the range this program type allows", (long long)lo,
 					       (long long)hi);
+		verifier_mark_precise(env, st, 0);
 	} else if (env->strict && vreg_is_ptr(r0)) {
 		return verifier_reject(env, st, *idx, "returning a pointer would leak an address");
 	}

@@ -3,9 +3,11 @@
  * Every access is decided by the kind of the pointer register and its
  * offsets (fixed `off` plus the variable part's range):
  *   stack    inside the frame's 512 bytes, aligned to the access size; a read
- *            of bytes never written is refused in strict mode; an aligned
- *            8-byte store spills the register (its whole state is kept) and
- *            an 8-byte load of a spill restores it;
+ *            of bytes never written is refused in strict mode; a store at
+ *            the start of an 8-byte slot spills the register (its whole
+ *            state is kept): any register for 8 bytes, a number for 1, 2 or
+ *            4 bytes (as the kernel); a load at the slot's start of at most
+ *            the spilled size restores it (truncated to the load's size);
  *   ctx      at the unmodified context pointer, field rules from ctx_desc;
  *   map value / key / mem   inside [0, size) for every possible offset;
  *   packet   inside the range a comparison with data_end proved.
@@ -87,11 +89,46 @@ static void note_depth(struct venv *env, const struct vstate *st, const struct v
 		env->sub_depth[f->subprog] = (int32_t)-lo;
 }
 
+/* Bytes of the spill at the start of slot (0 if none): a spill always
+ * starts at the slot's lowest byte. */
+static int spill_size(const struct vframe *f, int slot)
+{
+	int n = 0;
+	while (n < 8 && f->stype[slot * 8 + n] == SLOT_SPILL)
+		n++;
+	return n;
+}
+
+/* The slot's spill is gone: its bytes hold unknown data (the other bytes
+ * of a narrow spill keep what they were). */
 static void unspill_slot(struct vframe *f, int slot)
 {
-	if (f->stype[slot * 8] != SLOT_SPILL)
-		return;
-	memset(&f->stype[slot * 8], SLOT_MISC, 8);
+	for (int n = spill_size(f, slot); n-- > 0;)
+		f->stype[slot * 8 + n] = SLOT_MISC;
+}
+
+/* A spilled number read back through a narrower load: the load's size
+ * (zero- or sign-extended). The id survives only if the value cannot
+ * change. */
+static struct vreg narrow_fill(struct vreg r, int size, bool sign_extend)
+{
+	if (size >= 8)
+		return r;
+	struct comb_scalar out = r.var;
+	struct comb_insn op;
+	if (sign_extend)
+		op = (struct comb_insn){ .code = COMB_CLS_ALU64 | COMB_SRC_X | COMB_ALU_MOV,
+					 .off = (int16_t)(size * 8) };
+	else if (size == 4)
+		op = (struct comb_insn){ .code = COMB_CLS_ALU | COMB_SRC_X | COMB_ALU_MOV };
+	else
+		op = (struct comb_insn){ .code = COMB_CLS_ALU64 | COMB_SRC_K | COMB_ALU_AND,
+					 .imm = (int32_t)((1u << (8 * size)) - 1) };
+	comb_scalar_alu(&out, &r.var, &op);
+	if (sign_extend || r.var.umax >= (UINT64_C(1) << (8 * size)))
+		r.id = 0;
+	r.var = out;
+	return r;
 }
 
 /* Bytes [lo, hi) (fp-relative) were written with unknown data. */
@@ -113,6 +150,8 @@ void verifier_stack_mark_written(struct venv *env, struct vstate *st, const stru
 	int64_t lo = ptr->off + off + ptr->var.smin, hi = ptr->off + off + ptr->var.smax + (int64_t)size;
 	stack_mark_misc(f, lo, hi, !exact);
 	note_depth(env, st, ptr, lo);
+	if (exact)
+		verifier_stack_note_write(env, st, ptr->frameno, lo, hi);
 }
 
 static int stack_read_bytes(struct venv *env, struct vstate *st, const struct access *a,
@@ -127,6 +166,10 @@ static int stack_read_bytes(struct venv *env, struct vstate *st, const struct ac
 					       "reads stack byte fp%lld, which was never written on this path: "
 					       "initialize the variable (or the whole struct, padding included) first",
 					       (long long)b);
+		if (t == SLOT_DYNPTR)
+			return verifier_reject(env, st, a->idx,
+					       "reads the bytes of a dynptr at fp%lld: a struct bpf_dynptr is "
+					       "opaque; use bpf_dynptr_read or bpf_dynptr_data", (long long)b);
 		if (t == SLOT_SPILL && f->spill[i / 8].type != VT_SCALAR)
 			return verifier_reject(env, st, a->idx,
 					       "reads part of a pointer spilled at fp%d: read it back with an "
@@ -154,22 +197,36 @@ static int stack_access(struct venv *env, struct vstate *st, const struct access
 				       "must be at a multiple of %d", (long long)lo, a->size, a->size);
 	note_depth(env, st, a->ptr, lo);
 	if (!a->write) {
+		verifier_stack_note_read(env, st, a->ptr->frameno, lo, hi);
 		bool zero;
 		int i = vstack_index((int32_t)lo);
-		if (exact && a->size == 8 && f->stype[i] == SLOT_SPILL) {
+		int spilled = exact && i % 8 == 0 ? spill_size(f, i / 8) : 0;
+		if (spilled == 8 && a->size == 8) {
 			*a->out = f->spill[i / 8];
+			verifier_hist_note_stack(st, VH_FILL, a->ptr->frameno, i / 8);
+			return 0;
+		}
+		if (spilled >= a->size && f->spill[i / 8].type == VT_SCALAR) {
+			*a->out = narrow_fill(f->spill[i / 8], a->size, a->sign_extend);
+			verifier_hist_note_stack(st, VH_FILL, a->ptr->frameno, i / 8);
 			return 0;
 		}
 		int rc = stack_read_bytes(env, st, a, f, lo, hi, &zero);
 		if (rc)
 			return rc;
-		if (exact && zero)
+		if (exact && zero) {
+			/* the value comes from the slot's zero bytes (or spilled zeros) */
 			*a->out = vreg_const(0);
-		else
+			verifier_hist_note_stack(st, VH_FILL, a->ptr->frameno, i / 8);
+		} else {
 			*a->out = sized_value(a->size, a->sign_extend);
+		}
 		return 0;
 	}
 	const struct vreg *v = a->value;
+	int rc = verifier_dynptr_stack_write(env, st, a->idx, a->ptr->frameno, lo, hi, exact, false);
+	if (rc)
+		return rc;
 	if (!exact) {
 		if (vreg_is_ptr(v) && env->strict)
 			return verifier_reject(env, st, a->idx, "stores a pointer at a variable stack offset");
@@ -177,12 +234,22 @@ static int stack_access(struct venv *env, struct vstate *st, const struct access
 		return 0;
 	}
 	int i = vstack_index((int32_t)lo);
+	if (a->ptr->frameno != st->nframes - 1 && vstate_cur(st)->callback)
+		verifier_stack_note_read(env, st, a->ptr->frameno, lo, hi); /* the check below looks */
 	if (a->ptr->frameno != st->nframes - 1 && vstate_cur(st)->callback &&
 	    f->stype[i / 8 * 8] == SLOT_SPILL && vreg_is_ptr(&f->spill[i / 8]))
 		return verifier_reject(env, st, a->idx, "a callback overwrites a pointer its caller "
 				       "keeps on the stack at fp%d", i / 8 * 8 - COMB_STACK_SIZE);
+	verifier_hist_note_stack(st, a->size == 8 ? VH_STORE | VH_STORE_FULL : VH_STORE, a->ptr->frameno, i / 8);
 	if (a->size == 8) {
 		memset(&f->stype[i], SLOT_SPILL, 8);
+		f->spill[i / 8] = *v;
+		verifier_stack_note_write(env, st, a->ptr->frameno, lo, hi);
+		return 0;
+	}
+	if (i % 8 == 0 && v->type == VT_SCALAR) {
+		unspill_slot(f, i / 8);
+		memset(&f->stype[i], SLOT_SPILL, (size_t)a->size);
 		f->spill[i / 8] = *v;
 		return 0;
 	}
@@ -299,6 +366,10 @@ static int map_value_access(struct venv *env, struct vstate *st, const struct ac
 	snprintf(what, sizeof(what), "the value of map %s", info.name ? info.name : "?");
 	int rc = region_access(env, st, a, a->ptr->size, what);
 	if (rc)
+		return rc;
+	int64_t first = a->ptr->off + a->off + a->ptr->var.smin;
+	int64_t last = a->ptr->off + a->off + a->ptr->var.smax + a->size;
+	if ((rc = verifier_lock_check_access(env, st, a->idx, a->ptr, first, last)))
 		return rc;
 	if (a->write && ro)
 		return verifier_reject(env, st, a->idx, "map %s is read-only for programs (.rodata): "
@@ -444,6 +515,12 @@ int verifier_check_atomic(struct venv *env, struct vstate *st, size_t idx)
 	    vreg_is_ptr(&ptr) && !ptr.maybe_null)
 		return verifier_reject(env, st, idx, "atomic operations on %s memory are not allowed",
 				       verifier_type_name(ptr.type));
+	/* As the kernel: atomics are aligned to their size wherever they go. */
+	struct comb_tnum at = comb_tnum_add(ptr.var.var_off, comb_tnum_const((uint64_t)((int64_t)ptr.off + in->off)));
+	if (vreg_is_ptr(&ptr) && !ptr.maybe_null && !comb_tnum_is_aligned(at, (uint64_t)size))
+		return verifier_reject(env, st, idx, "misaligned atomic access at r%d%+d (pointer offset %d): "
+				       "a %d-byte atomic operation must be at a multiple of %d", in->dst, in->off,
+				       ptr.off, size, size);
 	struct vreg loaded = vreg_unknown(), unknown = vreg_unknown();
 	struct access rd = { .idx = idx, .regno = in->dst, .ptr = &ptr, .off = in->off, .size = size,
 			     .out = &loaded };
@@ -485,6 +562,18 @@ int verifier_check_mem_region(struct venv *env, struct vstate *st, size_t idx, i
 					       (unsigned long long)size, p.off, COMB_STACK_SIZE);
 		struct vframe *f = st->frames[p.frameno];
 		note_depth(env, st, &p, lo);
+		if (init || !write)
+			verifier_stack_note_read(env, st, p.frameno, lo, hi);
+		for (int64_t b = lo; b < hi && (init || !write); b++)
+			if (f->stype[vstack_index((int32_t)b)] == SLOT_DYNPTR)
+				return verifier_reject(env, st, idx, "%s: r%d passes the bytes of the dynptr at "
+						       "fp%lld as memory: a struct bpf_dynptr is opaque; pass "
+						       "it where a dynptr is expected", what, regno, (long long)b);
+		if (write) {
+			int rc = verifier_dynptr_stack_write(env, st, idx, p.frameno, lo, hi, true, true);
+			if (rc)
+				return rc;
+		}
 		if (init) {
 			for (int64_t b = lo; b < hi; b++) {
 				uint8_t t = f->stype[vstack_index((int32_t)b)];

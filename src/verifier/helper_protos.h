@@ -144,6 +144,10 @@ uint32_t comb_helper_max_id(void);
 /* True if a program of type prog_type may call p. */
 bool comb_helper_allowed(const struct comb_helper_proto *p, uint32_t prog_type);
 
+/* True if helper id is in the kernel's base set for privileged loaders
+ * (CAP_PERFMON): every program type may call it (bpf_base_func_proto). */
+bool comb_helper_in_privileged_base(uint32_t id);
+
 /* Readable names of the vocabulary ("ARG_PTR_TO_MAP_KEY", "RET_PTR_TO_MAP_VALUE"). */
 const char *comb_helper_arg_name(enum comb_helper_arg kind);
 const char *comb_helper_ret_name(enum comb_helper_ret ret);

@@ -14,8 +14,27 @@
 #include "comb/verifier.h"
 #include "verifier/state.h"
 
-struct vcheck; /* a pruning checkpoint (verifier.c) */
 struct btf;
+
+/* A pruning checkpoint (verifier.c): the state at an instruction, proven
+ * safe once every path through it ended (branches == 0). */
+struct vcheck {
+	struct vcheck *parent;
+	struct vcheck *next_here;  /* same instruction */
+	struct vcheck *next_all;
+	struct vstate *st;
+	int branches;
+	int hits, misses;          /* pruning successes and failures (eviction) */
+	int nframes;
+	/* Stack liveness, per frame: slots fully written between the parent
+	 * and this checkpoint; slots some continuation reads first. */
+	uint64_t written[COMB_MAX_FRAMES], read[COMB_MAX_FRAMES];
+	/* The instructions run from the parent to here (precision.c); freed
+	 * when the checkpoint is finished. */
+	struct vhist *hist;
+	uint32_t nhist;
+	bool hist_lost;
+};
 
 struct venv {
 	const struct comb_insn *insns;
@@ -24,6 +43,8 @@ struct venv {
 	bool strict;
 	struct comb_map *const *maps;
 	size_t map_count;
+	/* Map-in-map: per map, its inner map template (type 0: none known). */
+	const struct comb_map_info *inner_maps;
 	int log_level;
 	char *log_buf;
 	size_t log_size, log_len;
@@ -39,6 +60,7 @@ struct venv {
 	bool *prune_point;
 	bool *loop_head;            /* target of a backward jump: always a checkpoint */
 	struct vcheck **visited;    /* per insn: checkpoints proven or in progress */
+	struct vcheck *cur_cp;      /* the current path's last checkpoint */
 	struct vcheck *checkpoints; /* all of them, for freeing */
 	size_t ncheckpoints;
 	uint64_t last_checkpoint;   /* insns_processed when the last one was added */
@@ -53,7 +75,14 @@ struct venv {
 	int ctx_nargs;
 	bool ctx_typed;
 	uint32_t ctx_arg_type[12];
+	/* Per map: offset of its value's bpf_spin_lock (spin_lock.c), NULL until asked. */
+	int64_t *lock_off;
 };
+
+/* vreg.map of a map taken out of a map-in-map (VT_MAP_PTR) and of its
+ * values: the outer map's index with this bit; the inner template gives
+ * the sizes (env->inner_maps). */
+#define VMAP_INNER (1u << 30)
 
 struct vpending {
 	struct vstate *st;
@@ -102,12 +131,66 @@ int verifier_btf_struct_access(struct venv *env, struct vstate *st, size_t idx, 
 uint32_t verifier_btf_struct_id(const struct venv *env, const char *name);
 const char *verifier_btf_struct_name(const struct venv *env, uint32_t id);
 
+/* spin_lock.c */
+bool verifier_map_has_lock(struct venv *env, uint32_t index);
+/* Program types that may not use a map holding a lock (socket filters, tracing). */
+int verifier_lock_check_map_use(struct venv *env, const struct vstate *st, size_t idx, uint32_t index);
+/* A load/store of bytes [lo, hi) of the value ptr points into must miss its lock. */
+int verifier_lock_check_access(struct venv *env, const struct vstate *st, size_t idx,
+			       const struct vreg *ptr, int64_t lo, int64_t hi);
+/* After a helper call's arguments were checked: lock/unlock pairing, and no
+ * other helper while a lock is held. */
+int verifier_lock_helper(struct venv *env, struct vstate *st, size_t idx, uint32_t helper_id,
+			 const char *name);
+/* `what` (an exit, a legacy packet load) may not happen while a lock is held. */
+int verifier_lock_check_exit(struct venv *env, const struct vstate *st, size_t idx, const char *what);
+
+/* dynptr.c */
+struct comb_helper_proto;
+struct vdynptr_meta {
+	int frameno, slot;        /* the stack dynptr argument, frameno -1 if none */
+	uint32_t id, kind, ref_id;
+	bool create, release;     /* this call makes it / submits or discards it */
+};
+int verifier_dynptr_arg(struct venv *env, struct vstate *st, size_t idx, int regno,
+			const struct comb_helper_proto *p, uint8_t flags, struct vdynptr_meta *m);
+int verifier_dynptr_after_call(struct venv *env, struct vstate *st, size_t idx,
+			       const struct comb_helper_proto *p, const struct vdynptr_meta *m);
+/* A write of stack bytes [lo, hi) of frame frameno: refused over a ring
+ * buffer dynptr (or by a helper, or at a variable offset), else the local
+ * dynptrs there die. */
+int verifier_dynptr_stack_write(struct venv *env, struct vstate *st, size_t idx, int frameno,
+				int64_t lo, int64_t hi, bool exact, bool by_helper);
+/* Rejects with the leaked ring buffer dynptr's place, 0 if none leaked. */
+int verifier_dynptr_leak_message(struct venv *env, const struct vstate *st, size_t idx);
+
+/* precision.c: history of the path, and marking the values decisions use.
+ * The mark functions take the state while an instruction is checked (its
+ * inputs are named); propagate takes it at a pruning point. */
+int verifier_hist_record(struct vstate *st, size_t idx);
+/* The instruction being checked read (VH_FILL) or wrote (VH_STORE,
+ * VH_STORE_FULL) stack slot `slot` of frame frameno. */
+void verifier_hist_note_stack(struct vstate *st, int flags, int frameno, int slot);
+/* The comparison being checked refines dst (and src, -1 if none) and their copies. */
+void verifier_hist_note_refine(struct vstate *st, int dst, int src);
+void verifier_mark_precise(struct venv *env, const struct vstate *st, int regno);
+void verifier_mark_precise_slot(struct venv *env, const struct vstate *st, int frameno, int slot);
+void verifier_propagate_precision(struct venv *env, const struct vstate *st, const struct vstate *old,
+				  const uint64_t *stack_read);
+
 /* verifier.c */
 struct btf;
+/* Stack liveness: bytes [lo, hi) (fp-relative) of frame frameno were read
+ * (any value there may matter) or written (slots wholly inside lose their
+ * past: reads after this do not reach back). */
+void verifier_stack_note_read(struct venv *env, const struct vstate *st, int frameno, int64_t lo, int64_t hi);
+void verifier_stack_note_write(struct venv *env, struct vstate *st, int frameno, int64_t lo, int64_t hi);
 /* comb_verify with a kernel BTF the caller keeps (NULL: loaded from
- * opts->target_btf_path when a tracing program needs it). */
+ * opts->target_btf_path when a tracing program needs it) and, for
+ * map-in-maps, the inner map template of each of opts->maps (NULL: none). */
 int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
-		 const struct btf *btf, struct comb_verify_result *res);
+		 const struct btf *btf, const struct comb_map_info *inner_maps,
+		 struct comb_verify_result *res);
 uint32_t verifier_new_id(struct venv *env);
 int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx);
 int verifier_subprog_of(const struct venv *env, size_t idx);

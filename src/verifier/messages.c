@@ -36,7 +36,7 @@ const char *verifier_type_name(uint8_t type)
 		[VT_MAP_VALUE] = "map_value", [VT_MAP_KEY] = "map_key",
 		[VT_PKT] = "pkt", [VT_PKT_META] = "pkt_meta", [VT_PKT_END] = "pkt_end",
 		[VT_MEM] = "mem", [VT_FUNC] = "func", [VT_SOCKET] = "sock",
-		[VT_BTF_ID] = "kernel object",
+		[VT_BTF_ID] = "kernel object", [VT_CONST_DYNPTR] = "const dynptr",
 	};
 	return type < VT__COUNT ? names[type] : "?";
 }

@@ -51,6 +51,7 @@ static struct vframe *frame_new(int32_t callsite, int32_t subprog, uint8_t frame
 	f->regs[10].type = VT_STACK;
 	f->regs[10].frameno = frameno;
 	f->regs[10].var = comb_scalar_const(0);
+	f->stack_written = ~UINT64_C(0); /* a new activation: nothing before it is read */
 	for (int i = 0; i < COMB_REG_COUNT - 1; i++)
 		f->regs[i].var = comb_scalar_const(0);
 	return f;
@@ -107,6 +108,7 @@ static void frame_copy(struct vframe *dst, const struct vframe *src)
 	dst->callsite = src->callsite;
 	dst->subprog = src->subprog;
 	dst->callback = src->callback;
+	dst->stack_written = src->stack_written;
 }
 
 struct vstate *vstate_clone(const struct vstate *s)
@@ -115,6 +117,18 @@ struct vstate *vstate_clone(const struct vstate *s)
 	if (!c)
 		return NULL;
 	*c = *s;
+	c->hist = NULL;
+	c->cap_hist = 0;
+	if (s->nhist) {
+		c->hist = malloc(s->nhist * sizeof(*c->hist));
+		if (!c->hist) {
+			c->nframes = 0;
+			vstate_free(c);
+			return NULL;
+		}
+		memcpy(c->hist, s->hist, s->nhist * sizeof(*c->hist));
+		c->cap_hist = s->nhist;
+	}
 	for (int i = 0; i < s->nframes; i++) {
 		c->frames[i] = malloc(sizeof(struct vframe));
 		if (!c->frames[i]) {
@@ -133,7 +147,30 @@ void vstate_free(struct vstate *s)
 		return;
 	for (int i = 0; i < s->nframes; i++)
 		free(s->frames[i]);
+	free(s->hist);
 	free(s);
+}
+
+int vstate_hist_push(struct vstate *s, size_t idx, int frame)
+{
+	if (s->hist_lost || s->nhist >= VHIST_LIMIT) {
+		s->hist_lost = true;
+		s->nhist = 0;
+		return 0;
+	}
+	if (s->nhist == s->cap_hist) {
+		uint32_t cap = s->cap_hist ? s->cap_hist * 2 : 16;
+		struct vhist *grown = realloc(s->hist, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		s->hist = grown;
+		s->cap_hist = cap;
+	}
+	struct vhist *h = &s->hist[s->nhist++];
+	memset(h, 0, sizeof(*h));
+	h->idx = (uint32_t)idx;
+	h->frame = (uint8_t)frame;
+	return 0;
 }
 
 void vstate_for_each_reg(struct vstate *s, void (*fn)(struct vreg *r, void *arg), void *arg)
@@ -155,6 +192,8 @@ void vstate_for_each_reg(struct vstate *s, void (*fn)(struct vreg *r, void *arg)
 struct idmap {
 	uint32_t old_id[IDMAP_SIZE], cur_id[IDMAP_SIZE];
 	int n;
+	bool use_precision; /* imprecise old scalars admit any scalar */
+	bool all_precise;   /* ... unless old is all_precise */
 };
 
 /* Old id a must always correspond to the same cur id b, and vice versa. */
@@ -183,6 +222,8 @@ static bool reg_covers(const struct vreg *o, const struct vreg *c, struct idmap 
 		return true;
 	if (o->type != c->type)
 		return false;
+	if (o->type == VT_SCALAR && ids->use_precision && !o->precise && !ids->all_precise)
+		return true; /* no continuation of old depended on its value */
 	if (o->type == VT_SCALAR)
 		return comb_scalar_subsumes(&o->var, &c->var) && (o->id == 0 || ids_match(ids, o->id, c->id));
 	if (o->maybe_null != c->maybe_null || o->off != c->off || o->map != c->map ||
@@ -203,16 +244,35 @@ static bool reg_covers(const struct vreg *o, const struct vreg *c, struct idmap 
 #define SLOT_BYTES_ALL UINT64_C(0x0101010101010101)
 
 static bool stack_covers(const struct vframe *o, const struct vframe *c, struct idmap *ids,
-			 bool strict)
+			 bool strict, uint64_t read)
 {
 	for (int i = 0; i < COMB_STACK_SIZE; i++) {
+		if (i % 8 == 0 && !(read & (UINT64_C(1) << (i / 8)))) {
+			i += 7; /* no continuation of old reads it */
+			continue;
+		}
+		if (i % 8 == 0 && o->stype[i] == SLOT_DYNPTR) {
+			/* the same dynptr (kind, half, id and reference) in both */
+			const struct vreg *od = &o->spill[i / 8], *cd = &c->spill[i / 8];
+			if (c->stype[i] != SLOT_DYNPTR || od->size != cd->size || od->off != cd->off ||
+			    !ids_match(ids, od->id, cd->id) ||
+			    ((od->ref_id || cd->ref_id) &&
+			     !ids_match(ids, od->ref_id | 0x80000000u, cd->ref_id | 0x80000000u)))
+				return false;
+			i += 7;
+			continue;
+		}
+		if (i % 8 == 0 && c->stype[i] == SLOT_DYNPTR && o->stype[i] != SLOT_INVALID) {
+			/* old had data here, cur a dynptr whose bytes are unreadable */
+			return false;
+		}
 		if (i % 8 == 0) {
 			/* fast path, a slot at a time: never written in old (any
 			 * value admitted), or the same non-spill kinds in both */
 			uint64_t os, cs;
 			memcpy(&os, &o->stype[i], 8);
 			memcpy(&cs, &c->stype[i], 8);
-			if (os == 0 || (os == cs && os != SLOT_SPILL * SLOT_BYTES_ALL)) {
+			if (os == 0 || (os == cs && o->stype[i] != SLOT_SPILL)) {
 				i += 7;
 				continue;
 			}
@@ -240,22 +300,24 @@ static bool stack_covers(const struct vframe *o, const struct vframe *c, struct 
 }
 
 static bool frame_covers(const struct vframe *o, const struct vframe *c, uint16_t live,
-			 struct idmap *ids, bool strict)
+			 struct idmap *ids, bool strict, uint64_t read)
 {
 	if (o->callsite != c->callsite || o->subprog != c->subprog || o->callback != c->callback)
 		return false;
 	for (int r = 0; r < COMB_REG_COUNT; r++)
 		if ((live & (1u << r)) && !reg_covers(&o->regs[r], &c->regs[r], ids))
 			return false;
-	return stack_covers(o, c, ids, strict);
+	return stack_covers(o, c, ids, strict, read);
 }
 
-bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
-			size_t count, size_t idx, bool strict)
+static bool covers(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+		   size_t count, size_t idx, bool strict, const uint64_t *stack_read, bool use_precision)
 {
-	if (old->nframes != cur->nframes || old->nrefs != cur->nrefs)
+	if (old->nframes != cur->nframes || old->nrefs != cur->nrefs || old->lock_held != cur->lock_held)
 		return false;
-	struct idmap ids = { .n = 0 };
+	struct idmap ids = { .n = 0, .use_precision = use_precision, .all_precise = old->all_precise };
+	if (old->lock_held && (old->lock_map != cur->lock_map || !ids_match(&ids, old->lock_id, cur->lock_id)))
+		return false;
 	for (int i = old->nframes - 1; i >= 0; i--) {
 		uint16_t live = 0x7ff;
 		if (i == old->nframes - 1)
@@ -264,7 +326,8 @@ bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, cons
 			size_t ret = (size_t)old->frames[i + 1]->callsite + 1;
 			live = ret < count ? (uint16_t)(live_in[ret] & 0x3c0) : 0x7ff;
 		}
-		if (!frame_covers(old->frames[i], cur->frames[i], live, &ids, strict))
+		if (!frame_covers(old->frames[i], cur->frames[i], live, &ids, strict,
+				  stack_read ? stack_read[i] : ~UINT64_C(0)))
 			return false;
 	}
 	for (int i = 0; i < old->nrefs; i++)
@@ -273,8 +336,20 @@ bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, cons
 	return true;
 }
 
+bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+			size_t count, size_t idx, bool strict, const uint64_t *stack_read)
+{
+	return covers(old, cur, live_in, count, idx, strict, stack_read, false);
+}
+
+bool vstate_covers_precise(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+			   size_t count, size_t idx, bool strict, const uint64_t *stack_read)
+{
+	return covers(old, cur, live_in, count, idx, strict, stack_read, true);
+}
+
 bool vstate_covers(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
 		   size_t count, size_t idx)
 {
-	return vstate_covers_mode(old, cur, live_in, count, idx, false);
+	return vstate_covers_mode(old, cur, live_in, count, idx, false, NULL);
 }

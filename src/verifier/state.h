@@ -14,8 +14,15 @@
  *
  * Pruning: a state reaching an instruction where an explored state was
  * already proven safe can stop when the old state covers it
- * (verifier_state_covers): every live register and every stack slot of the
- * old state admits at least the values of the new one.
+ * (verifier_state_covers): every live register and every stack slot the
+ * old state's continuations read admits at least the values of the new one.
+ * Stack liveness is learnt during the walk, as the kernel's REG_LIVE_READ:
+ * each frame records the slots fully written since the path's last
+ * checkpoint (stack_written), and a read of a slot not written since marks
+ * it read in that checkpoint and up its chain of ancestors (verifier.c).
+ * Scalars are compared only where some continuation's safety depended on
+ * their value (precise, learnt by backtracking the path's history, see
+ * precision.c); an imprecise scalar of the old state admits any scalar.
  */
 #ifndef COMB_VERIFIER_STATE_H
 #define COMB_VERIFIER_STATE_H
@@ -41,6 +48,7 @@ enum vreg_type {
 	VT_FUNC,       /* a subprogram address (callback) */
 	VT_SOCKET,     /* kernel objects comb cannot look into */
 	VT_BTF_ID,
+	VT_CONST_DYNPTR, /* the read-only dynptr a bpf_user_ringbuf_drain callback gets; id */
 	VT__COUNT
 };
 
@@ -56,10 +64,14 @@ struct vreg {
 	uint32_t size;      /* memory size (map value, key, mem) */
 	uint32_t src_helper;/* helper that produced a nullable pointer (messages) */
 	uint32_t btf_id;    /* VT_BTF_ID: the struct's type id in the kernel BTF, 0 if unknown */
+	bool precise;       /* scalars in a checkpoint: some continuation's safety depends on the value */
 	struct comb_scalar var;
 };
 
-enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL };
+enum { SLOT_INVALID = 0, SLOT_MISC, SLOT_ZERO, SLOT_SPILL, SLOT_DYNPTR };
+
+/* Kinds of dynptr a SLOT_DYNPTR slot holds (its spill record's size, see dynptr.c). */
+enum { VDYNPTR_LOCAL = 1, VDYNPTR_RINGBUF = 2 };
 
 #define VSTACK_SLOTS (COMB_STACK_SIZE / 8)
 
@@ -70,15 +82,49 @@ struct vframe {
 	int32_t callsite;               /* insn of the call that made it, -1 for the entry */
 	int32_t subprog;                /* index of its function */
 	bool callback;                  /* a helper's callback: its exit ends the path */
+	uint64_t stack_written;         /* bit s: slot s fully written since the last checkpoint */
 };
 
 #define VMAX_REFS 32
+
+/* One executed instruction of the path since its last checkpoint, for
+ * precision backtracking (precision.c): the frame it ran in and what it did
+ * to the stack or, for a conditional jump, which copies it refined. */
+enum {
+	VH_FILL = 1,         /* loaded a value that depends on stack slot (sframe, slot) */
+	VH_STORE = 2,        /* stored into stack slot (sframe, slot) */
+	VH_STORE_FULL = 4,   /* ... all 8 bytes of it */
+	VH_LINKED = 8,       /* a jump that refined copies (links) of its operands */
+	VH_LINKS_ALL = 16,   /* ... too many to list: any precise value may depend on it */
+	VH_REFINED = 32,     /* a jump that refined its scalar operands */
+	VH_UNKNOWN = 64,     /* what it did is not recorded: backtracking gives up */
+};
+#define VHIST_MAX_LINKS 6
+#define VHIST_LIMIT 1024
+struct vhist {
+	uint32_t idx;
+	uint8_t frame, flags, sframe, slot;
+	/* VH_LINKED: up to 6 copies, 10 bits each: bit 9 slot, bits 6-8 frame, 0-5 reg/slot */
+	uint64_t links;
+	uint8_t nlinks;
+};
 
 struct vstate {
 	int nframes;
 	struct vframe *frames[COMB_MAX_FRAMES];
 	uint32_t refs[VMAX_REFS];       /* acquired, not yet released */
 	int nrefs;
+	/* The bpf_spin_lock held (spin_lock.c): taken through a value of map
+	 * lock_map whose pointer had id lock_id, at insn lock_insn. */
+	bool lock_held;
+	uint32_t lock_map, lock_id, lock_insn;
+	/* A checkpoint whose every scalar counts as precise (backtracking gave up). */
+	bool all_precise;
+	/* Instructions run since the path's last checkpoint (precision.c);
+	 * hist_lost: more than VHIST_LIMIT of them (not recorded). */
+	struct vhist *hist;
+	uint32_t nhist, cap_hist;
+	bool hist_lost;
 };
 
 struct vreg vreg_scalar(struct comb_scalar s);
@@ -110,9 +156,18 @@ void vstate_pop_frame(struct vstate *s);
 bool vstate_covers(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
 		   size_t count, size_t idx);
 /* Same; strict: stack bytes never written are not "any value" (see
- * COMB_VERIFY_STRICT). */
+ * COMB_VERIFY_STRICT); stack_read (NULL: every slot): per frame, the slots
+ * that matter (read by old's continuations). Every scalar compared. */
 bool vstate_covers_mode(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
-			size_t count, size_t idx, bool strict);
+			size_t count, size_t idx, bool strict, const uint64_t *stack_read);
+/* Same, but with precision: a scalar of old not marked precise (and old not
+ * all_precise) admits any scalar (no continuation of old depends on it). */
+bool vstate_covers_precise(const struct vstate *old, const struct vstate *cur, const uint16_t *live_in,
+			   size_t count, size_t idx, bool strict, const uint64_t *stack_read);
+/* Append instruction idx, run in frame frame, to the path's history; -1
+ * when out of memory. Past VHIST_LIMIT entries (checkpoints no longer
+ * added) the history is dropped and hist_lost set: backtracking gives up. */
+int vstate_hist_push(struct vstate *s, size_t idx, int frame);
 
 /* Every register (and spilled register) with id gets transformed by fn. */
 void vstate_for_each_reg(struct vstate *s, void (*fn)(struct vreg *r, void *arg), void *arg);

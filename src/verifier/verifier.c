@@ -5,7 +5,10 @@
  * does: functions are split at call targets, no jump leaves its function,
  * every function ends in exit or a jump, and every instruction is reachable.
  * A static liveness pass records which registers each instruction may read
- * before writing them (pruning ignores the others).
+ * before writing them (pruning ignores the others; a helper call reads only
+ * its prototype's arguments, an exit only r0). Stack slots are live when a
+ * continuation of the checkpoint read them before overwriting them, learnt
+ * during the walk (see mark_slots_read, as the kernel's REG_LIVE_READ).
  *
  * Exploration is a depth-first walk: a conditional jump whose outcome depends
  * on the values forks the state, one side continues and the other is pushed
@@ -33,14 +36,61 @@
 
 #define DEFAULT_MAX_INSNS 1000000u
 
-struct vcheck {
-	struct vcheck *parent;
-	struct vcheck *next_here;  /* same instruction */
-	struct vcheck *next_all;
-	struct vstate *st;
-	int branches;
-	int hits, misses;          /* pruning successes and failures (eviction) */
-};
+
+/* --- stack liveness ----------------------------------------------------- */
+
+/* Slots of frame f in mask were read on the current path: the checkpoints
+ * since they were last fully written need them (as the kernel's
+ * mark_reg_read walking the parentage chain). */
+static void mark_slots_read(struct venv *env, const struct vstate *st, int f, uint64_t mask)
+{
+	mask &= ~st->frames[f]->stack_written;
+	for (struct vcheck *c = env->cur_cp; c && mask; c = c->parent) {
+		if (f >= c->nframes)
+			break;
+		mask &= ~c->read[f]; /* already marked: its ancestors are too */
+		c->read[f] |= mask;
+		mask &= ~c->written[f];
+	}
+}
+
+/* Slot mask of the fp-relative byte range [lo, hi) (clipped to the frame):
+ * touching (any byte) or covering (every byte). */
+static uint64_t slots_touched(int64_t lo, int64_t hi)
+{
+	uint64_t m = 0;
+	if (lo < -COMB_STACK_SIZE)
+		lo = -COMB_STACK_SIZE;
+	if (hi > 0)
+		hi = 0;
+	for (int64_t s = (lo + COMB_STACK_SIZE) / 8; s * 8 - COMB_STACK_SIZE < hi && s < VSTACK_SLOTS; s++)
+		m |= UINT64_C(1) << s;
+	return m;
+}
+
+void verifier_stack_note_read(struct venv *env, const struct vstate *st, int frameno, int64_t lo, int64_t hi)
+{
+	if (frameno >= 0 && frameno < st->nframes && lo < hi)
+		mark_slots_read(env, st, frameno, slots_touched(lo, hi));
+}
+
+void verifier_stack_note_write(struct venv *env, struct vstate *st, int frameno, int64_t lo, int64_t hi)
+{
+	if (frameno < 0 || frameno >= st->nframes || lo < -COMB_STACK_SIZE || hi > 0)
+		return;
+	uint64_t m = 0;
+	for (int64_t b = (lo + COMB_STACK_SIZE + 7) / 8 * 8 - COMB_STACK_SIZE; b + 8 <= hi; b += 8)
+		m |= UINT64_C(1) << ((b + COMB_STACK_SIZE) / 8);
+	st->frames[frameno]->stack_written |= m;
+}
+
+/* A path pruned at old: what old's continuations read, this path's would. */
+static void propagate_reads(struct venv *env, const struct vstate *st, const struct vcheck *old)
+{
+	for (int f = 0; f < old->nframes && f < st->nframes; f++)
+		if (old->read[f])
+			mark_slots_read(env, st, f, old->read[f]);
+}
 
 uint32_t verifier_new_id(struct venv *env)
 {
@@ -226,6 +276,14 @@ static int check_reachable(struct venv *env)
 
 /* --- liveness ----------------------------------------------------------- */
 
+static bool helper_takes_callback(const struct comb_helper_proto *p)
+{
+	for (int i = 0; i < p->nargs && i < COMB_HELPER_MAX_ARGS; i++)
+		if (p->args[i].kind == COMB_ARG_PTR_TO_FUNC)
+			return true;
+	return false;
+}
+
 static void insn_use_def(const struct venv *env, size_t i, uint16_t *use, uint16_t *def)
 {
 	const struct comb_insn *in = &env->insns[i];
@@ -270,9 +328,15 @@ static void insn_use_def(const struct venv *env, size_t i, uint16_t *use, uint16
 		break;
 	default: /* JMP, JMP32 */
 		if (is_exit(in)) {
-			*use = 1 | (uint16_t)0x3c0; /* r0, and r6-r9 of a caller */
+			*use = 1; /* r0 (a caller's r6-r9 live in its own frame) */
 		} else if (in->code == (COMB_CLS_JMP | COMB_JMP_CALL)) {
+			/* a helper reads its arguments only (one taking a
+			 * callback may pass more of r1-r5 on); others r1-r5 */
+			const struct comb_helper_proto *p = in->src == COMB_CALL_HELPER && in->imm >= 0
+								    ? comb_helper_proto((uint32_t)in->imm) : NULL;
 			*use = 0x3e;
+			if (p && !helper_takes_callback(p))
+				*use = (uint16_t)(((1u << (p->nargs + 1)) - 1) & 0x3e);
 			*def = 0x3f;
 		} else if (is_cond_jump(in)) {
 			*use = d | (COMB_SRC(in->code) == COMB_SRC_X ? s : 0);
@@ -343,10 +407,16 @@ static int mark_prune_points(struct venv *env)
 
 /* --- checkpoints and pending branches ----------------------------------- */
 
+/* A path ended: checkpoints with no path left are finished (their
+ * precision marks are final; their history is not walked again). */
 static void path_done(struct vcheck *cp)
 {
-	while (cp && --cp->branches == 0)
+	while (cp && --cp->branches == 0) {
+		free(cp->hist);
+		cp->hist = NULL;
+		cp->nhist = 0;
 		cp = cp->parent;
+	}
 }
 
 int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx)
@@ -399,8 +469,11 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 	int loop_checks = 0, seen = 0;
 	for (struct vcheck **link = &env->visited[idx], *c; (c = *link) && seen < 64; seen++) {
 		if (c->branches == 0) {
-			if (vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict)) {
+			if (vstate_covers_precise(c->st, st, env->live_in, env->count, idx, env->strict,
+						  c->read)) {
 				c->hits++;
+				propagate_reads(env, st, c);
+				verifier_propagate_precision(env, st, c->st, c->read);
 				return 1;
 			}
 			/* As the kernel: a finished checkpoint that keeps failing
@@ -413,8 +486,8 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 				continue;
 			}
 		} else if (loop_checks++ < 4 &&
-			   vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict) &&
-			   vstate_covers_mode(st, c->st, env->live_in, env->count, idx, env->strict)) {
+			   vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict, NULL) &&
+			   vstate_covers_mode(st, c->st, env->live_in, env->count, idx, env->strict, NULL)) {
 			return verifier_reject(env, st, idx,
 					       "infinite loop: this instruction is reached again in the same "
 					       "state, so nothing the loop does can end it; make the loop "
@@ -432,13 +505,27 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 	struct vcheck *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	/* The history so far leads from the parent to c; the path starts a new one. */
+	c->hist = st->hist;
+	c->nhist = st->nhist;
+	c->hist_lost = st->hist_lost;
+	st->hist = NULL;
+	st->nhist = st->cap_hist = 0;
+	st->hist_lost = false;
 	c->st = vstate_clone(st);
 	if (!c->st) {
+		free(c->hist);
 		free(c);
 		return -ENOMEM;
 	}
+	c->st->all_precise = false;
 	c->parent = *cp;
 	c->branches = 1;
+	c->nframes = st->nframes;
+	for (int f = 0; f < st->nframes; f++) {
+		c->written[f] = st->frames[f]->stack_written;
+		st->frames[f]->stack_written = 0;
+	}
 	c->next_here = env->visited[idx];
 	env->visited[idx] = c;
 	c->next_all = env->checkpoints;
@@ -478,7 +565,7 @@ static int check_ptr_alu(struct venv *env, struct vstate *st, size_t idx, struct
 		return verifier_reject(env, st, idx, "arithmetic on a pointer that may be NULL: "
 				       "test the result of %s against NULL first", verifier_null_source(ptr));
 	if (ptr->type == VT_MAP_PTR || ptr->type == VT_PKT_END || ptr->type == VT_FUNC ||
-	    ptr->type == VT_SOCKET)
+	    ptr->type == VT_SOCKET || ptr->type == VT_CONST_DYNPTR)
 		return verifier_reject(env, st, idx, "arithmetic on a %s pointer is not allowed",
 				       verifier_type_name(ptr->type));
 	struct vreg out = *ptr;
@@ -542,14 +629,18 @@ static int check_alu(struct venv *env, struct vstate *st, size_t idx)
 	} else if ((rc = verifier_check_reg_init(env, st, idx, in->dst))) {
 		return rc;
 	}
-	if (op != COMB_ALU_MOV && vreg_is_ptr(dst) && src.type == VT_SCALAR)
+	if (op != COMB_ALU_MOV && vreg_is_ptr(dst) && src.type == VT_SCALAR) {
+		if (has_src) /* the pointer's offset is compared exactly: so is the number */
+			verifier_mark_precise(env, st, in->src);
 		return check_ptr_alu(env, st, idx, dst, dst, &src, op == COMB_ALU_SUB);
+	}
 	if (op != COMB_ALU_MOV && dst->type == VT_SCALAR && vreg_is_ptr(&src)) {
 		if (op == COMB_ALU_SUB && !alu64 && !env->strict) {
 			*dst = vreg_unknown(); /* a meaningless number, as the kernel makes it */
 			return 0;
 		}
 		if (op == COMB_ALU_ADD && alu64) {
+			verifier_mark_precise(env, st, in->dst);
 			struct vreg scalar = *dst;
 			return check_ptr_alu(env, st, idx, dst, &src, &scalar, false);
 		}
@@ -602,6 +693,9 @@ static int check_lddw(struct venv *env, struct vstate *st, size_t idx)
 					       "pass the program's maps in the options", lo, env->map_count,
 					       env->map_count == 1 ? " was" : "s were");
 		comb_map_get_info(env->maps[lo], &info);
+		int rc = verifier_lock_check_map_use(env, st, idx, lo);
+		if (rc)
+			return rc;
 		*dst = vreg_const(0);
 		dst->map = lo;
 		if (in->src == COMB_PSEUDO_MAP_FD || in->src == COMB_PSEUDO_MAP_IDX) {
@@ -634,6 +728,8 @@ static int check_ld_abs(struct venv *env, struct vstate *st, size_t idx)
 	if (!prog_has_skb(env->prog_type))
 		return verifier_reject(env, st, idx, "legacy packet loads (LD_ABS/LD_IND) are only "
 				       "allowed in socket_filter and sched_cls/act programs");
+	if ((rc = verifier_lock_check_exit(env, st, idx, "a legacy packet load (LD_ABS/LD_IND)")))
+		return rc;
 	if (reg(st, 6)->type != VT_CTX || reg(st, 6)->off != 0)
 		return verifier_reject(env, st, idx, "legacy packet loads need the context in r6 "
 				       "(`r6 = r1` at the start)");
@@ -750,6 +846,13 @@ static bool is_pkt_pair(const struct vreg *p, const struct vreg *end)
 	       (p->type == VT_PKT_META && end->type == VT_PKT);
 }
 
+static void mark_operands_precise(struct venv *env, const struct vstate *st, const struct comb_insn *in)
+{
+	verifier_mark_precise(env, st, in->dst);
+	if (COMB_SRC(in->code) == COMB_SRC_X && in->src != in->dst)
+		verifier_mark_precise(env, st, in->src);
+}
+
 /* Fork on a conditional jump. *idx becomes the next instruction of the
  * path that continues (the other is pushed). */
 static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
@@ -768,11 +871,14 @@ static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
 	if (a.type == VT_SCALAR && b.type == VT_SCALAR) {
 		taken = comb_scalar_branch_taken(&a.var, &b.var, in->code);
 		if (taken < 0) {
+			verifier_hist_note_refine(st, in->dst, x ? in->src : -1);
 			struct vstate *other = vstate_clone(st);
 			if (!other)
 				return -ENOMEM;
 			bool alive_taken = refine_scalars(other, in, true);
 			bool alive_fall = refine_scalars(st, in, false);
+			if (!alive_taken || !alive_fall)
+				mark_operands_precise(env, st, in); /* one way was ruled out by the values */
 			if (alive_taken)
 				rc = verifier_push_branch(env, other, target);
 			vstate_free(other);
@@ -783,6 +889,8 @@ static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
 			*idx = fall;
 			return 0;
 		}
+		/* As the kernel: the values decided the branch, so they matter. */
+		mark_operands_precise(env, st, in);
 		*idx = taken ? target : fall;
 		return 0;
 	}
@@ -790,6 +898,8 @@ static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
 	bool a_ptr = vreg_is_ptr(&a), b_zero = b.type == VT_SCALAR && comb_scalar_is_const(&b.var) &&
 						b.var.umin == 0;
 	if (a_ptr && b_zero && (op == COMB_JMP_JEQ || op == COMB_JMP_JNE)) {
+		if (x) /* a NULL test because the register holds 0 */
+			verifier_mark_precise(env, st, in->src);
 		if (a.type == VT_BTF_ID && !a.maybe_null) {
 			/* a kernel object pointer read from memory may be NULL:
 			 * both ways are possible, the type stays */
@@ -861,10 +971,14 @@ static int explore(struct venv *env, struct vstate *st, size_t idx, struct vchec
 			return -E2BIG;
 		}
 		if (env->prune_point[idx]) {
+			env->cur_cp = *cp;
 			int p = visit_prune_point(env, st, idx, cp);
 			if (p)
 				return p > 0 ? 0 : p;
 		}
+		env->cur_cp = *cp;
+		if (verifier_hist_record(st, idx))
+			return -ENOMEM;
 		if (env->log_level >= 2)
 			trace_insn(env, st, idx);
 		const struct comb_insn *in = &env->insns[idx];
@@ -1002,6 +1116,7 @@ static void env_free(struct venv *env)
 	for (struct vcheck *c = env->checkpoints, *next; c; c = next) {
 		next = c->next_all;
 		vstate_free(c->st);
+		free(c->hist);
 		free(c);
 	}
 	free(env->visited);
@@ -1010,6 +1125,7 @@ static void env_free(struct venv *env)
 	free(env->live_in);
 	free(env->sub_start);
 	free(env->sub_depth);
+	free(env->lock_off);
 	if (env->own_btf)
 		btf__free((struct btf *)env->btf);
 }
@@ -1055,7 +1171,7 @@ static void env_init(struct venv *env, const struct comb_insn *insns, size_t cou
 int comb_verify(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
 		struct comb_verify_result *res)
 {
-	return verifier_run(insns, count, opts, NULL, res);
+	return verifier_run(insns, count, opts, NULL, NULL, res);
 }
 
 /* The kernel BTF a tracing program's context needs: the caller's, or loaded. */
@@ -1073,7 +1189,8 @@ static int env_setup_btf(struct venv *env, const struct comb_verify_opts *opts, 
 }
 
 int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
-		 const struct btf *btf, struct comb_verify_result *res)
+		 const struct btf *btf, const struct comb_map_info *inner_maps,
+		 struct comb_verify_result *res)
 {
 	if (!res)
 		return -EINVAL;
@@ -1090,6 +1207,7 @@ int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_
 	}
 	struct venv env;
 	env_init(&env, insns, count, opts, res);
+	env.inner_maps = inner_maps;
 	int rc = env_setup_btf(&env, opts, btf);
 	if (!rc)
 		rc = find_subprogs(&env);

@@ -7,9 +7,13 @@
  * line: line_info marks the first instruction of each source line, so the
  * line of instruction i is the nearest record at or before i within the same
  * function (segment of the relocated program).
+ *
+ * It also knows each map-in-map's inner map template (its sizes type what
+ * a lookup in the outer map returns), which the created maps do not keep.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/bpf.h>
 
@@ -78,6 +82,33 @@ static const struct btf *object_btf(const struct comb_object *obj, const struct 
 	return obj->target_btf;
 }
 
+/* The inner template of each of prog's maps (type 0: none); NULL if the
+ * program uses no map-in-map. The caller frees it. */
+static struct comb_map_info *inner_templates(const struct comb_object *obj, const struct comb_prog *prog,
+					     int *err)
+{
+	struct comb_map_info *out = NULL;
+	*err = 0;
+	for (size_t i = 0; i < prog->map_count; i++) {
+		for (size_t k = 0; k < obj->map_count; k++) {
+			const struct obj_map *m = &obj->maps[k];
+			if (m->map != prog->maps[i] || !m->inner_map || m->inner_map > obj->map_count)
+				continue;
+			if (!out && !(out = calloc(prog->map_count, sizeof(*out)))) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			const struct obj_map *t = &obj->maps[m->inner_map - 1];
+			out[i] = (struct comb_map_info){ .name = t->name, .type = t->type,
+							 .key_size = t->key_size, .value_size = t->value_size,
+							 .max_entries = t->max_entries, .map_flags = t->map_flags,
+							 .map_extra = t->map_extra };
+			break;
+		}
+	}
+	return out;
+}
+
 int comb_verify_object_prog(const struct comb_object *obj, size_t index, const struct comb_verify_opts *opts,
 			    struct comb_verify_result *res)
 {
@@ -104,7 +135,12 @@ int comb_verify_object_prog(const struct comb_object *obj, size_t index, const s
 		o.prog_type = prog->prog_type;
 	o.maps = prog->maps;
 	o.map_count = prog->map_count;
-	int rc = verifier_run(prog->insns, prog->count, &o, object_btf(obj, &o), res);
+	int rc;
+	struct comb_map_info *inner = inner_templates(obj, prog, &rc);
+	if (rc)
+		return rc;
+	rc = verifier_run(prog->insns, prog->count, &o, object_btf(obj, &o), inner, res);
+	free(inner);
 	if (rc == 0)
 		prog->verified = true; /* as comb_prog_verify */
 	if (rc == -EACCES || rc == -E2BIG)

@@ -78,6 +78,30 @@ struct comb_run_state {
 	int tail_calls;
 };
 
+/* A run prepared once and started many times: hooks that run one program
+ * per event (the XDP runner) build the run state here once instead of on
+ * every comb_prog_run(). Between starts the caller may change opts.args,
+ * opts.error and the contents of opts.regions; pr must not move after
+ * comb_run_prepare() (the state points into it). comb_run_start() does not
+ * claim a per-CPU slot: when prog->needs_cpu_slot the caller holds one
+ * (comb_percpu_slot_enter/leave, maps/internal.h) around one start or a
+ * whole batch of them. Otherwise a start behaves as comb_prog_run(). */
+struct comb_prepared_run {
+	const struct comb_prog *prog;
+	struct comb_run_opts opts;
+	struct comb_run_state rs;
+};
+/* opts may be NULL; returns 0 or -EINVAL (as comb_prog_run would). */
+int comb_run_prepare(struct comb_prepared_run *pr, const struct comb_prog *prog, const struct comb_run_opts *opts);
+int comb_run_start(struct comb_prepared_run *pr, uint64_t *r0);
+/* Will the next start run in the checked engine? (DEFAULT follows the
+ * program's verified mark, which may change between starts.) */
+static inline bool comb_run_is_checked(const struct comb_prepared_run *pr)
+{
+	return pr->opts.engine == COMB_ENGINE_CHECKED ||
+	       (pr->opts.engine == COMB_ENGINE_DEFAULT && !pr->prog->verified);
+}
+
 /* bpf_tail_call's helper id: the interpreter handles it itself. */
 #define COMB_HELPER_TAIL_CALL 12
 /* Values of LDDW with pseudo source FUNC: tag | instruction index. */

@@ -389,6 +389,16 @@ int ENGINE_FN(const struct comb_prog *prog, struct comb_run_state *rs, uint64_t 
 			target = comb_map_prog_array_get(jmp_table, (uint32_t)R[3]);
 		if (!target)
 			NEXT();
+		/* A verified program runs unchecked because it was proven safe;
+		 * that proof says nothing about an unverified target (an embedder
+		 * may have put one in the PROG_ARRAY). */
+		if (!CHECKED && prog->verified && !target->verified) {
+			comb_run_fail(rs, d - base, 0,
+				      "tail call from verified program %s to unverified program %s: verify it "
+				      "or run in the checked engine",
+				      prog->name, target->name);
+			return -EPERM;
+		}
 		rs->root->tail_calls++;
 		prog = target;
 		rs->prog = target;

@@ -356,26 +356,35 @@ void *comb_call_hook_data(const struct comb_call_ctx *cc)
 
 static int run_activation(struct comb_run_state *rs, uint64_t *r0);
 
-int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0)
+/* opts as a caller of any age passed them, in full (into *local when the
+ * caller's struct is older and shorter); NULL when they are unusable. */
+static const struct comb_run_opts *full_run_opts(const struct comb_run_opts *opts, struct comb_run_opts *local)
 {
 	static const struct comb_run_opts defaults = { .sz = sizeof(defaults) };
-	if (!prog || !r0)
-		return -EINVAL;
-	struct comb_run_opts local;
 	if (!opts) {
 		opts = &defaults;
 	} else if (opts->sz < sizeof(*opts)) {
 		/* An older caller: copy what it has, zero the rest. */
 		if (opts->sz < offsetof(struct comb_run_opts, args))
-			return -EINVAL;
-		memset(&local, 0, sizeof(local));
-		memcpy(&local, opts, opts->sz);
-		opts = &local;
+			return NULL;
+		memset(local, 0, sizeof(*local));
+		memcpy(local, opts, opts->sz);
+		opts = local;
 	}
 	if (opts->region_count && !opts->regions)
-		return -EINVAL;
+		return NULL;
 	if (opts->engine != COMB_ENGINE_DEFAULT && opts->engine != COMB_ENGINE_INTERP &&
 	    opts->engine != COMB_ENGINE_CHECKED && opts->engine != COMB_ENGINE_JIT)
+		return NULL;
+	return opts;
+}
+
+int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts, uint64_t *r0)
+{
+	if (!prog || !r0)
+		return -EINVAL;
+	struct comb_run_opts local;
+	if (!(opts = full_run_opts(opts, &local)))
 		return -EINVAL;
 	enum comb_engine engine = opts->engine == COMB_ENGINE_DEFAULT ? comb_prog_default_engine(prog)
 									: opts->engine;
@@ -395,6 +404,40 @@ int comb_prog_run(const struct comb_prog *prog, const struct comb_run_opts *opts
 	int rc = run_activation(&rs, r0);
 	comb_percpu_slot_leave();
 	return rc;
+}
+
+/* ---- prepared runs (vm/internal.h): the state built once, reset per start */
+
+int comb_run_prepare(struct comb_prepared_run *pr, const struct comb_prog *prog, const struct comb_run_opts *opts)
+{
+	struct comb_run_opts local;
+	if (!pr || !prog || !(opts = full_run_opts(opts, &local)))
+		return -EINVAL;
+	memset(pr, 0, sizeof(*pr));
+	pr->prog = prog;
+	pr->opts = *opts;
+	pr->opts.sz = sizeof(pr->opts);
+	pr->rs.opts = &pr->opts;
+	pr->rs.root = &pr->rs;
+	return 0;
+}
+
+/* Only what a run changes is reset: the program (tail calls), the helpers'
+ * call context, the budget, the arguments and the root's counters. */
+int comb_run_start(struct comb_prepared_run *pr, uint64_t *r0)
+{
+	const struct comb_prog *prog = pr->prog;
+	struct comb_run_state *rs = &pr->rs;
+	enum comb_engine engine = pr->opts.engine == COMB_ENGINE_DEFAULT ? comb_prog_default_engine(prog)
+									 : pr->opts.engine;
+	rs->prog = prog;
+	rs->checked = engine == COMB_ENGINE_CHECKED;
+	rs->jit = engine == COMB_ENGINE_JIT;
+	rs->budget_left = pr->opts.insn_budget ? pr->opts.insn_budget : COMB_DEFAULT_INSN_BUDGET;
+	rs->abort_rc = 0;
+	rs->tail_calls = 0;
+	memcpy(rs->args, pr->opts.args, sizeof(rs->args));
+	return run_activation(rs, r0);
 }
 
 /* Run one activation in the engine its run asked for. */

@@ -7,7 +7,8 @@
 # must appear once and in order, each followed by the x86-64 instructions
 # the JIT emits for it (the mnemonics checked are those src/jit/jit.c
 # chooses for these instructions: mov r32 imm, add r64 r64, movabs for an
-# LDDW, cmp + jz for a conditional jump, ret for exit). A compiled object
+# LDDW, cmp + cmov for a jump over one move, which the JIT if-converts, so
+# the move has no code of its own, ret for exit). A compiled object
 # with subprograms goes through the same listing, and a program the JIT
 # does not compile gets a clear error. Ends with `jit: N passed, N failed`.
 set -u
@@ -54,13 +55,14 @@ for check in \
 	'1|mov edi, 0x07' \
 	'2|add rax, rdi' \
 	'3|mov rsi, 0x123456789' \
+	'5|xor r11d, r11d' \
 	'5|cmp rax, 0x31' \
-	'5|jz ' \
-	'6|xor eax, eax' \
+	'5|cmovnz rax, r11' \
 	'7|ret'; do
 	if native_after "${check%%|*}" "${check#*|}"; then pass
 	else fail "native code of insn ${check%%|*} lacks '${check#*|}'"; fi
 done
+if native_after 6 .; then fail "the if-converted move (insn 6) still has code"; else pass; fi
 # Each native line: tabs, hex offset, bytes, Intel text.
 if grep -P '^\t\t +[0-9a-f]+:  ([0-9a-f]{2} )+ +\S' "$OUT" | grep -q ret; then pass
 else fail "native lines are not 'offset: bytes text'"; fi

@@ -12,7 +12,8 @@
 # non-Ethernet link type, a 10-byte packet, an object without XDP program,
 # bad command lines); pinned maps reused across invocations with `comb map
 # update` in between changing the verdicts (xdp_cli and xdp-filter), and a
-# pinned map whose definition differs. Everything lives in a mktemp -d
+# pinned map whose definition differs; a devmap broadcast (BPF_F_BROADCAST,
+# BPF_F_EXCLUDE_INGRESS) written to every entry's output. Everything lives in a mktemp -d
 # directory removed at exit. Ends with `xdp: N passed, N failed`.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
@@ -218,6 +219,60 @@ if [ -f "$XDPFILT" ]; then
 	run_comb map lookup filt/filter_ports 00350000
 	# 2 hits (packets 0 and 9) << 6 | the flags 0x0a = 138 on the CPU slot that ran them
 	expect "xdp-filter counts its hits" 0 '8a 00 00 00|"value": 138'
+fi
+
+# ---- REDIRECT broadcast: bpf_redirect_map(devmap, any key, BPF_F_BROADCAST
+# [| BPF_F_EXCLUDE_INGRESS]) sends a copy to every entry of the devmap, less
+# the ingress interface (ifindex 1 for a pcap) with EXCLUDE_INGRESS, as the
+# kernel's dev_map_enqueue_multi() does. A small program built here.
+BPF_CC=${BPF_CLANG:-clang-19}
+if command -v "$BPF_CC" >/dev/null; then
+	cat >bcast.bpf.c <<'BPF'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ports SEC(".maps");
+SEC("xdp")
+int bcast(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&ports, 99, BPF_F_BROADCAST | FLAGS);
+}
+char LICENSE[] SEC("license") = "GPL";
+BPF
+	"$BPF_CC" -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DFLAGS=0 -c bcast.bpf.c -o bcast_all.bpf.o &&
+		"$BPF_CC" -O2 -g -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -DFLAGS=BPF_F_EXCLUDE_INGRESS -c bcast.bpf.c -o bcast_excl.bpf.o ||
+		fail "cannot build the broadcast program"
+	run_comb load bcast_all.bpf.o --pin-maps bpins
+	expect "broadcast: load pins the devmap" 0 'ports'
+	# keys 1, 2, 3 -> ifindex 1 (the ingress), 7, 9
+	for kv in "01000000 01000000" "02000000 07000000" "03000000 09000000"; do
+		run_comb map update bpins/ports $kv
+		expect "broadcast: devmap entry $kv" 0
+	done
+	mkdir ball bexcl bnone
+	run_comb xdp bcast_all.bpf.o --pcap basic.pcap --pin-maps bpins --out-redirect ball --verdicts bv.txt
+	expect "broadcast run" 0 'REDIRECT +10 packets'
+	[ "$(grep -c ' REDIRECT ' bv.txt)" = 10 ] && pass || fail "broadcast: every verdict is REDIRECT"
+	for k in 1 2 3; do
+		[ "$(records ball/ports-$k.pcap)" = 10 ] && pass || fail "broadcast: ball/ports-$k.pcap has not 10 records"
+	done
+	same "broadcast: the copies are the packets" <($GEN dump ball/ports-2.pcap) "$($GEN dump basic.pcap)"
+	run_comb xdp bcast_excl.bpf.o --pcap basic.pcap --pin-maps bpins --out-redirect bexcl --json
+	expect "broadcast, exclude ingress" 0 '"target": "ports-2", "packets": 10'
+	[ ! -e bexcl/ports-1.pcap ] && [ "$(records bexcl/ports-3.pcap)" = 10 ] && pass ||
+		fail "broadcast with BPF_F_EXCLUDE_INGRESS: ifindex 1 (ingress) excluded, the others get every packet"
+	run_comb map delete bpins/ports 02000000
+	run_comb map delete bpins/ports 03000000
+	run_comb xdp bcast_excl.bpf.o --pcap basic.pcap --pin-maps bpins --out-redirect bnone
+	expect "broadcast to no interface but the ingress" 0 'REDIRECT +10 packets'
+	[ -z "$(ls bnone)" ] && pass || fail "broadcast to nowhere wrote an output"
+else
+	echo "xdp: $BPF_CC not found: broadcast checks skipped"
 fi
 
 echo "xdp: $passed passed, $failed failed"

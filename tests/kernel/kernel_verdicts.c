@@ -3,8 +3,9 @@
  *
  * For every program of every DIR/verify_*.bpf.o the object is opened by
  * libbpf with only that program set to load, and the kernel's verdict
- * (loaded or rejected) is compared with comb_verify_prog's on the same
- * program loaded by comb's loader. The name says what both must say:
+ * (loaded or rejected) is compared with comb_verify_object_prog's on the
+ * same program loaded by comb's loader (tracing programs typed by their
+ * section's target). The name says what both must say:
  * safe_* programs are accepted, unsafe_* rejected. When bpf() is denied only
  * comb's verdicts are checked against the names.
  *
@@ -23,6 +24,8 @@
 #include <bpf/libbpf.h>
 
 #include "comb/comb.h"
+
+#define ENOTSUPP_ 524 /* the kernel's ENOTSUPP */
 
 static int passed, failed;
 static bool verbose, kernel_ok = true;
@@ -49,15 +52,31 @@ static int kernel_verdict(const char *path, const char *prog_name, char *log, si
 		}
 	}
 	int rc = bpf_object__load(obj);
+	int err = errno;
 	bpf_object__close(obj);
+	/* Refused before any verification (e.g. fentry where the kernel has
+	 * no trampolines: EPERM, empty log): the kernel cannot tell. */
+	if (rc && log[0] == 0 && (err == EPERM || err == EOPNOTSUPP || err == ENOTSUPP_))
+		return -1;
 	return rc == 0 ? 1 : 0;
 }
 
+/* The kernel's reason: the last line of its log that is not statistics. */
 static const char *last_line(const char *log)
 {
 	size_t n = strlen(log);
-	while (n > 0 && log[n - 1] == '\n')
-		n--;
+	for (;;) {
+		while (n > 0 && log[n - 1] == '\n')
+			n--;
+		size_t start = n;
+		while (start > 0 && log[start - 1] != '\n')
+			start--;
+		if (start == 0 || (strncmp(log + start, "processed ", 10) != 0 &&
+				   strncmp(log + start, "verification time", 17) != 0 &&
+				   strncmp(log + start, "stack depth", 11) != 0))
+			break;
+		n = start;
+	}
 	const char *end = log + n;
 	const char *p = end;
 	while (p > log && p[-1] != '\n')
@@ -92,7 +111,9 @@ static void check_object(const char *path)
 		comb_object_prog_info(obj, i, &info);
 		bool want = strncmp(info.name, "safe_", 5) == 0;
 		struct comb_verify_result res;
-		int comb_ok = comb_verify_prog(comb_object_prog(obj, i), NULL, &res) == 0;
+		/* comb_verify_object_prog: the section gives tracing programs
+		 * their target, so their context is typed by the kernel's BTF. */
+		int comb_ok = comb_verify_object_prog(obj, i, NULL, &res) == 0;
 		int kern = kernel_ok ? kernel_verdict(path, info.name, log, sizeof(log)) : -1;
 		bool agree = comb_ok == want && (kern < 0 || kern == want);
 		if (verbose || !agree) {

@@ -302,9 +302,10 @@ static struct comb_object *open_progs_object(const char *name, struct comb_vm **
 		fprintf(stderr, "  open %s: %s (built by make into $(BUILD)/progs)\n", path, err);
 		return NULL;
 	}
-	/* Map semantics, not verification (and comb's verifier still refuses
-	 * bloom_add_test's loop, which the kernel accepts): load unverified and
-	 * name the engines explicitly. */
+	/* Map semantics, not verification (bloom_add_test keeps its loop
+	 * counter in a 4-byte slot at fp-4, which neither the kernel's verifier
+	 * nor comb's can bound): load unverified and name the engines
+	 * explicitly. */
 	if (comb_vm_new(NULL, vm) != 0 || comb_object_set_verify(obj, false) != 0 ||
 	    comb_object_load(obj, *vm, err, sizeof(err)) != 0) {
 		fprintf(stderr, "  load %s: %s\n", path, err);

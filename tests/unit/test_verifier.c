@@ -165,3 +165,37 @@ TEST(verifier_log_level_2_traces_state)
 	CHECK(strstr(log, "r0=7") != NULL);
 	CHECK(strstr(log, "verified: 2 instructions processed") != NULL);
 }
+
+TEST(verifier_spin_lock_needs_map_btf)
+{
+	/* A map created without BTF: its bpf_spin_lock cannot be located. */
+	struct comb_map *m = array_map(BPF_MAP_TYPE_ARRAY, 16);
+	CHECK(m != NULL);
+	struct comb_insn p[] = {
+		ST_MEM(COMB_SIZE_W, 10, -4, 0),
+		INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, 1, COMB_PSEUDO_MAP_IDX, 0, 0), INSN(0, 0, 0, 0, 0),
+		MOV64_REG(2, 10), ALU64_IMM(COMB_ALU_ADD, 2, -4), CALL_HELPER(1),
+		JMP_IMM(COMB_JMP_JEQ, 0, 0, 2),
+		MOV64_REG(1, 0), CALL_HELPER(BPF_FUNC_spin_lock),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	struct comb_map *maps[] = { m };
+	CHECK_EQ(verify_(p, ARRAY_SIZE(p), BPF_PROG_TYPE_SCHED_CLS, 0, maps, 1), -EACCES);
+	CHECK_EQ(res.error_insn, 8);
+	CHECK(strstr(res.message, "has no BTF describing its value") != NULL);
+	comb_map_free(m);
+}
+
+TEST(verifier_dynptr_must_be_initialized)
+{
+	/* bpf_dynptr_read from 16 stack bytes no helper made a dynptr. */
+	struct comb_insn p[] = {
+		ST_MEM(COMB_SIZE_DW, 10, -16, 0), ST_MEM(COMB_SIZE_DW, 10, -8, 0),
+		MOV64_REG(1, 10), ALU64_IMM(COMB_ALU_ADD, 1, -24), MOV64_IMM(2, 8),
+		MOV64_REG(3, 10), ALU64_IMM(COMB_ALU_ADD, 3, -16), MOV64_IMM(4, 0), MOV64_IMM(5, 0),
+		CALL_HELPER(BPF_FUNC_dynptr_read), MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), -EACCES);
+	CHECK_EQ(res.error_insn, 9);
+	CHECK(strstr(res.message, "is not an initialized dynptr") != NULL);
+}

@@ -4,7 +4,8 @@
  *
  * The command line becomes a struct xdp_cli; the pcap source reads IN.pcap
  * (pcap or pcapng, through libpcap) record by record and feeds each packet to
- * the session with its capture time. Only Ethernet captures are accepted (an
+ * the session with its capture time, in batches of COMB_XDP_BATCH_MAX
+ * (comb_xdp_run_batch). Only Ethernet captures are accepted (an
  * XDP program sees Ethernet frames). A capture that turns out corrupted or
  * truncated part-way stops the run with an error naming the file and the
  * packet index, after the packets before it went through and were written:
@@ -159,26 +160,82 @@ static int open_capture(const char *path, pcap_t **out)
 	return CLI_OK;
 }
 
+/* Records are read into a batch (libpcap reuses its buffer, so each is
+ * copied into a slot of its own) and run COMB_XDP_BATCH_MAX at a time. */
+struct capture_batch {
+	struct xdp_session_packet pkts[COMB_XDP_BATCH_MAX];
+	uint8_t *buf[COMB_XDP_BATCH_MAX];
+	size_t cap[COMB_XDP_BATCH_MAX];
+	size_t n;
+};
+
+static int batch_add(struct capture_batch *b, const struct pcap_pkthdr *hdr, const u_char *data)
+{
+	size_t i = b->n;
+	if (b->cap[i] < hdr->caplen) {
+		uint8_t *p = realloc(b->buf[i], hdr->caplen);
+		if (!p)
+			return cli_error("out of memory reading a packet of %u bytes", hdr->caplen), -ENOMEM;
+		b->buf[i] = p;
+		b->cap[i] = hdr->caplen;
+	}
+	if (hdr->caplen)
+		memcpy(b->buf[i], data, hdr->caplen);
+	b->pkts[i] = (struct xdp_session_packet){ b->buf[i], hdr->caplen, hdr->len, hdr->ts };
+	b->n++;
+	return 0;
+}
+
+static int batch_flush(struct capture_batch *b, struct xdp_session *s, const struct xdp_cli *c)
+{
+	int rc = b->n ? xdp_session_batch(s, b->pkts, b->n) : 0;
+	b->n = 0;
+	if (c->records)
+		xdp_session_poll_records(s);
+	return rc;
+}
+
+static void batch_free(struct capture_batch *b)
+{
+	for (size_t i = 0; i < COMB_XDP_BATCH_MAX; i++)
+		free(b->buf[i]);
+}
+
 /* Feed every record to the session; CLI_ERROR when the capture breaks off. */
-static int replay_capture(pcap_t *p, struct xdp_session *s, const struct xdp_cli *c)
+static int replay_records(pcap_t *p, struct xdp_session *s, const struct xdp_cli *c, struct capture_batch *b)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	uint64_t index = 0;
 	int rc = 1;
 	while ((!c->max_packets || index < c->max_packets) && (rc = pcap_next_ex(p, &hdr, &data)) == 1) {
-		if (xdp_session_packet_orig(s, data, hdr->caplen, hdr->len, hdr->ts, NULL))
+		if (batch_add(b, hdr, data))
 			return CLI_ERROR;
-		if (c->records)
-			xdp_session_poll_records(s);
+		/* With --records, records are printed after every packet, as a
+		 * ring buffer sized for one packet's records may need. */
+		if (b->n == (c->records ? 1 : COMB_XDP_BATCH_MAX) && batch_flush(b, s, c))
+			return CLI_ERROR;
 		index++;
 	}
+	if (batch_flush(b, s, c))
+		return CLI_ERROR;
 	if (c->max_packets && index >= c->max_packets)
 		return CLI_OK;
 	if (rc == PCAP_ERROR)
 		return cli_error("%s: packet %llu: %s (the %llu packets before it were processed)", c->pcap_in,
 				 (unsigned long long)index, pcap_geterr(p), (unsigned long long)index);
 	return CLI_OK;
+}
+
+static int replay_capture(pcap_t *p, struct xdp_session *s, const struct xdp_cli *c)
+{
+	struct capture_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return cli_error("out of memory"), CLI_ERROR;
+	int status = replay_records(p, s, c, b);
+	batch_free(b);
+	free(b);
+	return status;
 }
 
 static int run_pcap(const struct xdp_cli *c)

@@ -40,7 +40,9 @@
  *
  * REDIRECT to an ifindex (bpf_redirect, or a DEVMAP/DEVMAP_HASH entry) goes
  * out of that interface: one of the ports above if it is theirs, else an
- * AF_PACKET socket opened on first use; XSKMAP and CPUMAP targets and
+ * AF_PACKET socket opened on first use; a devmap broadcast
+ * (BPF_F_BROADCAST) sends a copy out of each interface of the map, less the
+ * arrival one with BPF_F_EXCLUDE_INGRESS; XSKMAP and CPUMAP targets and
  * unknown interfaces are "not delivered" (they reach --out-redirect only).
  * ABORTED drops. Every packet that runs the program goes through
  * xdp_session_packet() (counts, output pcaps, --verdicts) with
@@ -65,6 +67,8 @@
 #define LIVE_MAX_REDIRECT_PORTS 16
 #define LIVE_BATCH 64
 #define LIVE_TICK_MS 100
+#define LIVE_MAX_BROADCAST 64
+#define LIVE_BROADCAST_FLAG (1ull << 3) /* BPF_F_BROADCAST */
 
 /* One open port and what happens to the frames that arrive on it. */
 struct live_link {
@@ -151,10 +155,34 @@ static struct comb_xdp_port *redirect_port(struct live *l, uint32_t ifindex)
 	return p;
 }
 
+/* A devmap broadcast: a copy out of every interface of the map (but the
+ * arrival one with BPF_F_EXCLUDE_INGRESS). */
+static void broadcast(struct live *l, const struct comb_xdp_result *res)
+{
+	uint32_t ifindexes[LIVE_MAX_BROADCAST];
+	uint32_t ingress = comb_xdp_port_ifindex(l->last_ingress);
+	int n = comb_xdp_broadcast_targets(&res->target, ingress, ifindexes, NULL, LIVE_MAX_BROADCAST);
+	if (n <= 0) {
+		l->n.not_delivered++;
+		return;
+	}
+	for (int i = 0; i < n && i < LIVE_MAX_BROADCAST; i++) {
+		struct comb_xdp_port *out = redirect_port(l, ifindexes[i]);
+		if (out)
+			count_send(l, comb_xdp_port_send(out, res->data, res->len), &l->n.redirected);
+		else
+			l->n.not_delivered++;
+	}
+}
+
 static void redirect(struct live *l, const struct comb_xdp_result *res)
 {
 	const struct comb_xdp_target *t = &res->target;
 	struct comb_xdp_port *out = NULL;
+	if (t->kind == COMB_XDP_TARGET_DEVMAP && (t->flags & LIVE_BROADCAST_FLAG)) {
+		broadcast(l, res);
+		return;
+	}
 	if ((t->kind == COMB_XDP_TARGET_IFINDEX || t->kind == COMB_XDP_TARGET_DEVMAP) && t->ifindex)
 		out = redirect_port(l, t->ifindex);
 	if (!out) {

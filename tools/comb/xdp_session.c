@@ -8,7 +8,10 @@
  * goes through xdp_session_packet(): run, count packets and bytes per
  * verdict (the bytes as the program left them), write the packet to its
  * verdict's pcap (REDIRECT: one pcap per target in --out-redirect DIR, made
- * on first use) and its --verdicts line. A packet the program cannot run on
+ * on first use; a devmap broadcast: a copy in the pcap of every entry of the
+ * map, less the ingress interface with BPF_F_EXCLUDE_INGRESS) and its
+ * --verdicts line. xdp_session_batch() does the same for a batch of
+ * packets run by comb_xdp_run_batch() (the pcap source). A packet the program cannot run on
  * (shorter than an Ethernet header, a failed checked run) is counted as
  * ABORTED with a message naming it. Packets/s is measured over the wall time
  * from the first packet to the last, outputs included.
@@ -26,6 +29,8 @@
 #define MAX_REDIRECT_TARGETS 4096
 #define MAX_PRINTED_ERRORS 20
 #define PCAP_SNAPLEN 262144
+#define MAX_BROADCAST 1024
+#define XDP_BROADCAST_FLAG (1ull << 3) /* BPF_F_BROADCAST */
 
 struct count {
 	uint64_t packets, bytes;
@@ -56,6 +61,7 @@ struct xdp_session {
 	FILE *verdicts;
 	struct xdp_records *records;
 	struct comb_xdp_result result;
+	struct comb_xdp_result batch[COMB_XDP_BATCH_MAX]; /* xdp_session_batch's results */
 	struct count by_action[COMB_XDP_ACTION_COUNT];
 	uint64_t packets, bytes_in, errors;
 	struct timespec first, last;
@@ -228,11 +234,7 @@ void xdp_session_set_ingress(struct xdp_session *s, uint32_t ifindex, uint32_t r
 		return;
 	s->xdp_opts.ingress_ifindex = ifindex;
 	s->xdp_opts.rx_queue_index = rx_queue;
-	struct comb_xdp *x;
-	if (comb_xdp_new(s->prog, &s->xdp_opts, &x) == 0) {
-		comb_xdp_free(s->xdp);
-		s->xdp = x;
-	}
+	comb_xdp_set_ingress(s->xdp, ifindex, rx_queue);
 }
 
 /* ---- packets ---- */
@@ -310,24 +312,56 @@ static void report_packet_error(struct xdp_session *s, uint64_t index, const str
 		fprintf(stderr, "comb: %s: further packet errors are only counted\n", s->source);
 }
 
-static int write_outputs(struct xdp_session *s, uint64_t index, const uint8_t *data, size_t len, size_t orig_len,
-			 size_t in_len, struct timeval ts)
+/* One packet to one redirect target's output (made on first use). */
+static int write_redirect(struct xdp_session *s, const struct comb_xdp_target *t, const struct pcap_pkthdr *hdr,
+			  const uint8_t *data)
 {
-	const struct comb_xdp_result *res = &s->result;
-	pcap_dumper_t *dumper = s->out[res->action];
-	if (res->action == COMB_XDP_REDIRECT) {
-		struct redirect_output *r = redirect_output_for(s, &res->target);
-		if (!r)
+	struct redirect_output *r = redirect_output_for(s, t);
+	if (!r)
+		return -EIO;
+	r->count.packets++;
+	r->count.bytes += hdr->caplen;
+	if (r->dumper)
+		pcap_dump((u_char *)r->dumper, hdr, data);
+	return 0;
+}
+
+/* A broadcast through a devmap: a copy to the output of every entry, but
+ * the ingress interface with BPF_F_EXCLUDE_INGRESS (as the kernel clones
+ * it to every device of the map). */
+static int write_broadcast(struct xdp_session *s, const struct comb_xdp_target *t, const struct pcap_pkthdr *hdr,
+			   const uint8_t *data)
+{
+	uint32_t ingress = s->xdp_opts.ingress_ifindex ? s->xdp_opts.ingress_ifindex : 1;
+	uint32_t ifindexes[MAX_BROADCAST], keys[MAX_BROADCAST];
+	int n = comb_xdp_broadcast_targets(t, ingress, ifindexes, keys, MAX_BROADCAST);
+	if (n < 0)
+		return cli_error("%s: a broadcast redirect without a devmap", s->source), -EIO;
+	if (n > MAX_BROADCAST)
+		return cli_error("%s: a broadcast to more than %d interfaces", s->source, MAX_BROADCAST), -EIO;
+	for (int i = 0; i < n; i++) {
+		struct comb_xdp_target one = { .kind = COMB_XDP_TARGET_DEVMAP, .ifindex = ifindexes[i], .map = t->map,
+					       .key = keys[i] };
+		if (write_redirect(s, &one, hdr, data))
 			return -EIO;
-		r->count.packets++;
-		r->count.bytes += len;
-		dumper = r->dumper;
 	}
-	if (dumper) {
-		/* A packet captured short keeps its missing tail in len. */
-		struct pcap_pkthdr hdr = { .ts = ts, .caplen = (bpf_u_int32)len,
-					   .len = (bpf_u_int32)(len + (orig_len > in_len ? orig_len - in_len : 0)) };
-		pcap_dump((u_char *)dumper, &hdr, data);
+	return 0;
+}
+
+static int write_outputs(struct xdp_session *s, uint64_t index, const struct comb_xdp_result *res,
+			 const uint8_t *data, size_t len, size_t orig_len, size_t in_len, struct timeval ts)
+{
+	/* A packet captured short keeps its missing tail in len. */
+	struct pcap_pkthdr hdr = { .ts = ts, .caplen = (bpf_u_int32)len,
+				   .len = (bpf_u_int32)(len + (orig_len > in_len ? orig_len - in_len : 0)) };
+	if (res->action == COMB_XDP_REDIRECT && (res->target.flags & XDP_BROADCAST_FLAG)) {
+		if (write_broadcast(s, &res->target, &hdr, data))
+			return -EIO;
+	} else if (res->action == COMB_XDP_REDIRECT) {
+		if (write_redirect(s, &res->target, &hdr, data))
+			return -EIO;
+	} else if (s->out[res->action]) {
+		pcap_dump((u_char *)s->out[res->action], &hdr, data);
 	}
 	if (s->verdicts && fprintf(s->verdicts, "%llu %s %zu\n", (unsigned long long)index,
 				   comb_xdp_action_name(res->action), len) < 0)
@@ -341,33 +375,65 @@ int xdp_session_packet(struct xdp_session *s, const uint8_t *pkt, size_t len, st
 	return xdp_session_packet_orig(s, pkt, len, len, ts, out);
 }
 
+/* Count one packet's verdict and write its outputs; rc is its run's. */
+static int account_packet(struct xdp_session *s, uint64_t index, const uint8_t *pkt, size_t len, size_t orig_len,
+			  struct timeval ts, struct comb_xdp_result *res, int rc)
+{
+	s->bytes_in += len;
+	const uint8_t *data = res->data;
+	size_t out_len = res->len;
+	if (rc) {
+		report_packet_error(s, index, res, rc);
+		res->action = COMB_XDP_ABORTED;
+		if (!data) { /* never ran: the packet as it came */
+			data = pkt;
+			out_len = len;
+			res->data = pkt;
+			res->len = len;
+		}
+	}
+	s->by_action[res->action].packets++;
+	s->by_action[res->action].bytes += out_len;
+	rc = write_outputs(s, index, res, data, out_len, orig_len, len, ts);
+	if (rc)
+		s->output_failed = true;
+	return rc;
+}
+
 int xdp_session_packet_orig(struct xdp_session *s, const uint8_t *pkt, size_t len, size_t orig_len,
 			    struct timeval ts, const struct comb_xdp_result **out)
 {
 	uint64_t index = s->packets++;
 	if (index == 0)
 		clock_gettime(CLOCK_MONOTONIC, &s->first);
-	s->bytes_in += len;
 	int rc = comb_xdp_run(s->xdp, pkt, len, &s->result);
-	const uint8_t *data = s->result.data;
-	size_t out_len = s->result.len;
-	if (rc) {
-		report_packet_error(s, index, &s->result, rc);
-		s->result.action = COMB_XDP_ABORTED;
-		if (!data) { /* never ran: the packet as it came */
-			data = pkt;
-			out_len = len;
-			s->result.data = pkt;
-			s->result.len = len;
-		}
-	}
-	s->by_action[s->result.action].packets++;
-	s->by_action[s->result.action].bytes += out_len;
 	if (out)
 		*out = &s->result;
-	rc = write_outputs(s, index, data, out_len, orig_len, len, ts);
-	if (rc)
-		s->output_failed = true;
+	rc = account_packet(s, index, pkt, len, orig_len, ts, &s->result, rc);
+	clock_gettime(CLOCK_MONOTONIC, &s->last);
+	return rc;
+}
+
+int xdp_session_batch(struct xdp_session *s, const struct xdp_session_packet *pkts, size_t n)
+{
+	const void *data[COMB_XDP_BATCH_MAX];
+	size_t lens[COMB_XDP_BATCH_MAX];
+	int rcs[COMB_XDP_BATCH_MAX];
+	if (n > COMB_XDP_BATCH_MAX)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		data[i] = pkts[i].data, lens[i] = pkts[i].len;
+	if (s->packets == 0)
+		clock_gettime(CLOCK_MONOTONIC, &s->first);
+	comb_xdp_run_batch(s->xdp, data, lens, n, s->batch, rcs);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint64_t index = s->packets++;
+		rc = account_packet(s, index, pkts[i].data, pkts[i].len, pkts[i].orig_len, pkts[i].ts, &s->batch[i],
+				    rcs[i]);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &s->last);
 	return rc;
 }

@@ -55,6 +55,15 @@ int xdp_session_packet(struct xdp_session *s, const uint8_t *pkt, size_t len, st
  * (the pcap record's len), kept in the outputs. */
 int xdp_session_packet_orig(struct xdp_session *s, const uint8_t *pkt, size_t len, size_t orig_len,
 			    struct timeval ts, const struct comb_xdp_result **res);
+/* Up to COMB_XDP_BATCH_MAX packets at once (comb_xdp_run_batch), with the
+ * effect of xdp_session_packet_orig() on each in order; it stops at the
+ * first output failure. The packets must stay valid during the call. */
+struct xdp_session_packet {
+	const uint8_t *data;
+	size_t len, orig_len;
+	struct timeval ts;
+};
+int xdp_session_batch(struct xdp_session *s, const struct xdp_session_packet *pkts, size_t n);
 /* Print ring buffer records that arrived (--records); call it now and then. */
 void xdp_session_poll_records(struct xdp_session *s);
 /* The ifindex of the interface packets arrive on (live sources set it

@@ -3,12 +3,13 @@
  * The table is a flat array of routes (tables here are small: a linear
  * longest-prefix scan is fast enough and obviously right). Text format, one
  * route per line, '#' starts a comment:
- *   PREFIX dev IFINDEX [via GATEWAY] [smac MAC] [dmac MAC] [mtu N]
+ *   PREFIX dev IFINDEX [via GATEWAY] [smac MAC] [dmac MAC] [mtu N] [metric N]
  * PREFIX is A.B.C.D[/LEN] or an IPv6 address[/LEN] (no LEN: a host route);
  * bits beyond LEN must be zero. "default" is 0.0.0.0/0 and ::/0, or only
  * the family of GATEWAY when there is one (an IPv4 route may have an IPv6
  * gateway, as in RFC 5549, not the reverse). A prefix may appear once.
- * The MTU defaults to 1500. dmac is the neighbour's address (of the gateway,
+ * The MTU defaults to 1500, the metric (rt_metric: the kernel's route
+ * priority, 1024 for an IPv6 route added without one) to 0. dmac is the neighbour's address (of the gateway,
  * or of the destination itself on a route without one); without it the
  * neighbour is unknown.
  *
@@ -19,7 +20,7 @@
  * loopback addresses (destination or source) are NOT_FWDED, as is a
  * destination no route matches, or any lookup in a run without a table (tc
  * runs, comb_prog_test_run). tot_len > MTU gives FRAG_NEEDED with
- * mtu_result = MTU. Otherwise ifindex, rt_metric (0) and, for a route via a
+ * mtu_result = MTU. Otherwise ifindex, rt_metric (the route's metric) and, for a route via a
  * gateway, the destination address (and family) become the gateway's;
  * without a known neighbour the answer is NO_NEIGH (unless SKIP_NEIGH); on
  * success smac/dmac are filled, the VLAN fields zeroed, mtu_result = MTU.
@@ -50,6 +51,7 @@ struct fib_route {
 	uint8_t gw[16];
 	uint32_t ifindex;
 	uint32_t mtu;
+	uint32_t metric;
 	bool has_smac, has_dmac;
 	uint8_t smac[6], dmac[6];
 };
@@ -167,8 +169,11 @@ static int parse_route_options(struct fib_parser *p, char **words, size_t n, str
 		} else if (strcmp(key, "mtu") == 0) {
 			if (parse_uint(val, 68, 65535, &r->mtu))
 				return parse_fail(p, "mtu '%s' is not a number from 68 to 65535", val);
+		} else if (strcmp(key, "metric") == 0) {
+			if (parse_uint(val, 0, UINT32_MAX, &r->metric))
+				return parse_fail(p, "metric '%s' is not a number from 0 to 4294967295", val);
 		} else {
-			return parse_fail(p, "unknown word '%s' (expected dev, via, smac, dmac or mtu)", key);
+			return parse_fail(p, "unknown word '%s' (expected dev, via, smac, dmac, mtu or metric)", key);
 		}
 	}
 	if (!have_dev)
@@ -361,7 +366,7 @@ static int fib_lookup_params(const struct comb_fib *fib, struct bpf_fib_lookup *
 		params->mtu_result = (uint16_t)r->mtu;
 		return BPF_FIB_LKUP_RET_FRAG_NEEDED;
 	}
-	params->rt_metric = 0;
+	params->rt_metric = r->metric;
 	params->ifindex = r->ifindex;
 	if (r->gw_family == FAMILY_INET) {
 		memcpy(&params->ipv4_dst, r->gw, 4);

@@ -30,6 +30,7 @@
  *    target then carries the map and the flags, and the caller fans it out.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "helpers/helpers.h"
@@ -310,6 +311,37 @@ static uint64_t helper_redirect_map(uint64_t r1, uint64_t r2, uint64_t r3, uint6
 		.flags = broadcast ? flags & flag_mask : 0,
 	};
 	return COMB_XDP_REDIRECT;
+}
+
+/* Every entry of the devmap, in key order (DEVMAP) or the hash's order
+ * (DEVMAP_HASH), as dev_map_enqueue_multi() walks it; at most max_entries
+ * steps, so a map changing under the walk cannot keep it going. */
+int comb_xdp_broadcast_targets(const struct comb_xdp_target *t, uint32_t ingress_ifindex, uint32_t *ifindexes,
+			       uint32_t *keys, size_t cap)
+{
+	if (!t || t->kind != COMB_XDP_TARGET_DEVMAP || !t->map || !(t->flags & REDIRECT_FLAG_BROADCAST) ||
+	    (cap && !ifindexes))
+		return -EINVAL;
+	struct comb_map *map = (struct comb_map *)t->map;
+	bool exclude_ingress = t->flags & REDIRECT_FLAG_EXCLUDE_INGRESS;
+	size_t found = 0;
+	uint32_t key = 0, next;
+	const void *prev = NULL;
+	for (uint32_t steps = 0; steps < map->info.max_entries && comb_map_get_next_key(map, prev, &next) == 0;
+	     steps++) {
+		key = next;
+		prev = &key;
+		uint32_t ifindex = redirect_entry(map, key);
+		if (!ifindex || (exclude_ingress && ifindex == ingress_ifindex))
+			continue;
+		if (found < cap) {
+			ifindexes[found] = ifindex;
+			if (keys)
+				keys[found] = key;
+		}
+		found++;
+	}
+	return found > INT32_MAX ? INT32_MAX : (int)found;
 }
 
 /* ---- registration ------------------------------------------------------- */
