@@ -18,7 +18,8 @@ CFLAGS    ?= -O2 -g
 BPF_CLANG ?= clang-19
 FUZZ_CC   ?= clang-19
 LLVM_OBJCOPY ?= llvm-objcopy-19
-CONFORMANCE_DIR ?= $(abspath ../shared/conformance)
+# The BPF conformance suite: next to the checkout, or where the machines keep it.
+CONFORMANCE_DIR ?= $(firstword $(wildcard $(abspath ../shared/conformance) /work/shared/conformance) $(abspath ../shared/conformance))
 
 VERSION   := 0.1.0
 SOVERSION := 0
@@ -73,8 +74,8 @@ $(BUILD)/progs/%.bpf.o: tests/progs/%.bpf.c
 	$(BPF_CLANG) -g -O2 -target bpf -mcpu=v3 -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
 # Loader differential tests: tests/progs/run_*.bpf.o in the kernel and in comb.
-$(BUILD)/kernel-progs: tests/kernel/kernel_progs.c $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_progs.c $(STATIC_LIB) -lbpf $(LDLIBS)
+$(BUILD)/kernel-progs: tests/kernel/kernel_progs.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_progs.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS)
 
 # LPM_TRIE, QUEUE, STACK and BLOOM_FILTER against the kernel's maps.
 $(BUILD)/kernel-maptypes: tests/kernel/kernel_maptypes.c $(STATIC_LIB)
@@ -110,8 +111,8 @@ $(BUILD)/real-verdicts: tests/kernel/real_verdicts.c tests/kernel/real_corpus.c 
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/real_verdicts.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # XDP helpers (tests/progs/xdp_helpers*.bpf.c) in comb against the kernel's.
-$(BUILD)/kernel-xdp: tests/kernel/kernel_xdp.c $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_xdp.c $(STATIC_LIB) $(LDLIBS)
+$(BUILD)/kernel-xdp: tests/kernel/kernel_xdp.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_xdp.c tests/kernel/kernel_bpf.c $(STATIC_LIB) $(LDLIBS)
 
 # bpf_fib_lookup in comb (a route file) against the kernel (a network namespace's routes).
 $(BUILD)/kernel-fib: tests/kernel/kernel_fib.c $(STATIC_LIB)
@@ -175,24 +176,24 @@ $(BUILD)/bench/ringbuf-bench: bench/ringbuf_bench.c tests/kernel/kernel_bpf.c te
 	$(CC) $(ALL_CFLAGS) -o $@ bench/ringbuf_bench.c tests/kernel/kernel_bpf.c $(STATIC_LIB) -lbpf $(LDLIBS) -lpthread
 
 # Map operations and memory per entry, comb against the kernel.
-$(BUILD)/bench/map-bench: bench/map_bench.c $(STATIC_LIB)
+$(BUILD)/bench/map-bench: bench/map_bench.c bench/stats.c bench/stats.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/map_bench.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/map_bench.c bench/stats.c $(STATIC_LIB) $(LDLIBS)
 
 # Open + load of the largest libbpf-tools object: comb against libbpf.
-$(BUILD)/bench/loader-bench: bench/loader_bench.c tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+$(BUILD)/bench/loader-bench: bench/loader_bench.c bench/stats.c bench/stats.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c bench/stats.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's verifier against the kernel's verification time on the real-program corpus.
-$(BUILD)/bench/verifier-bench: bench/verifier_bench.c tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+$(BUILD)/bench/verifier-bench: bench/verifier_bench.c bench/stats.c bench/stats.h tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/verifier_bench.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/verifier_bench.c bench/stats.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # XDP packets/s: comb's runner (JIT) against the kernel's BPF_PROG_TEST_RUN.
-$(BUILD)/bench/xdp-bench: bench/xdp_bench.c $(STATIC_LIB)
+$(BUILD)/bench/xdp-bench: bench/xdp_bench.c bench/stats.c bench/stats.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/xdp_bench.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/xdp_bench.c bench/stats.c $(STATIC_LIB) $(LDLIBS)
 
 bench:
 	@scripts/deps.sh bench

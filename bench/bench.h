@@ -70,9 +70,6 @@ int comb_runner_count_insns(const struct comb_runner *runner, const struct bench
 int kernel_time(int prog_fd, const struct bench_input *input, uint32_t repeat, double *ns_per_run,
 		u32 *result);
 
-/* stats.c */
-uint64_t bench_now_ns(void);
-double bench_median(const double *values, size_t count);
-double bench_geomean(const double *values, size_t count);
+#include "stats.h"
 
 #endif

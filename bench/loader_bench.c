@@ -51,6 +51,7 @@
 #include "comb/vm.h"
 #include "loader/btf.h"
 #include "loader/internal.h"
+#include "stats.h"
 
 #define DEFAULT_ROUNDS 11
 #define MAX_ROUNDS 101
@@ -121,20 +122,10 @@ static void scan_file(const char *path, struct image *best)
 		free(buf);
 }
 
-static void scan_dir(const char *dir, struct image *best)
+/* bpf_images_each_file() callback. */
+static void scan_found_file(const char *path, void *best)
 {
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
-			scan_file(path, best);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
+	scan_file(path, best);
 }
 
 static const void *image_data(const struct image *im)
@@ -374,18 +365,6 @@ static size_t core_relo_count(const struct image *im, size_t *progs)
 	return n;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), compare_doubles);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static bool bpf_allowed(void)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "probe", 4, 4, 1, NULL);
@@ -416,7 +395,7 @@ int main(int argc, char **argv)
 	if (path)
 		scan_file(path, &im);
 	else
-		scan_dir("/usr/sbin", &im);
+		bpf_images_each_file("/usr/sbin", false, scan_found_file, &im);
 	if (!im.file) {
 		printf("loader-bench: skipped (no BPF ELF image found in %s)\n", path ? path : "/usr/sbin");
 		return 0;
@@ -469,16 +448,16 @@ int main(int argc, char **argv)
 	for (int k = 0; k < SIDE_COUNT; k++) {
 		if (!enabled[k])
 			continue;
-		double t = median(ms[k], rounds), m = median(rss[k], rounds);
+		double t = bench_median(ms[k], (size_t)rounds), m = bench_median(rss[k], (size_t)rounds);
 		if (ratio_base[k] == (enum side)k)
 			printf("%-24s %10.2f %12.1f\n", side_names[k], t, m);
 		else
 			printf("%-24s %10.2f %12.1f   %.2fx against %s\n", side_names[k], t, m,
-			       median(ratio[k], rounds), side_names[ratio_base[k]]);
+			       bench_median(ratio[k], (size_t)rounds), side_names[ratio_base[k]]);
 	}
 	if (enabled[SIDE_LIBBPF_CORE])
 		printf("%-24s %10s %12s   %.2fx against %s\n", "libbpf open+CO-RE (a)", "", "",
-		       median(core_vs_load, rounds), side_names[SIDE_COMB_LOAD]);
+		       bench_median(core_vs_load, (size_t)rounds), side_names[SIDE_COMB_LOAD]);
 	printf("(%d interleaved rounds; each measurement in a fresh process, vmlinux BTF parsed every time; "
 	       "ratio = median of per-round libbpf ms / comb ms, above 1 means comb is faster)\n", rounds);
 	free(im.file);

@@ -39,6 +39,7 @@
 #include "comb/object.h"
 #include "comb/testrun.h"
 #include "comb/vm.h"
+#include "stats.h"
 
 #define MAP_OPS 1000
 #define HASH_KEYS 1024
@@ -178,18 +179,6 @@ static int comb_run_engine(struct comb_prog *prog, int engine, uint32_t repeat, 
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static uint64_t kernel_memlock(int fd)
 {
 	char path[64], line[256];
@@ -272,8 +261,9 @@ static void time_program(struct kernel_side *k, struct comb_side *c, bool kernel
 		}
 		ratio[r] = kernel_ns[r] > 0 ? comb_ns[0][r] / kernel_ns[r] : 0;
 	}
-	printf("%-22s %14.1f %14.1f %14.1f %14.2f\n", prog_names[i] + 4, median(comb_ns[0], rounds),
-	       median(comb_ns[1], rounds), median(kernel_ns, rounds), median(ratio, rounds));
+	size_t n = (size_t)rounds;
+	printf("%-22s %14.1f %14.1f %14.1f %14.2f\n", prog_names[i] + 4, bench_median(comb_ns[0], n),
+	       bench_median(comb_ns[1], n), bench_median(kernel_ns, n), bench_median(ratio, n));
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,4 @@
-/* bench/stats.c - clock, median and geometric mean for comb-bench.
+/* bench/stats.c - clock, median and geometric mean for the benchmarks.
  *
  * Medians of per-round ratios are what the bench reports: the machines it
  * runs on change speed from one second to the next, and a ratio taken within
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench.h"
+#include "stats.h"
 
 uint64_t bench_now_ns(void)
 {

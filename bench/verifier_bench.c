@@ -29,6 +29,7 @@
 
 #include "comb/comb.h"
 #include "../tests/kernel/real_corpus.h"
+#include "stats.h"
 
 #define DEFAULT_ROUNDS 3
 #define MAX_ROUNDS 21
@@ -47,18 +48,6 @@ static double now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void time_one(const struct real_prog *p, void *arg)
@@ -83,7 +72,7 @@ static void time_one(const struct real_prog *p, void *arg)
 		return;
 	}
 	r->programs++;
-	r->comb_us += median(t, 3);
+	r->comb_us += bench_median(t, 3);
 	r->kernel_us += (double)p->kernel_usec;
 	if (res.insns_processed > r->big_insns) {
 		r->big_insns = res.insns_processed;
@@ -185,9 +174,9 @@ int main(int argc, char **argv)
 	printf("programs the kernel accepts and reports a time for: %d (comb rejects %d of all the kernel "
 	       "accepts; %d without a kernel time)\n", r0->programs, r0->comb_rejects, r0->kernel_time_missing);
 	printf("%-34s %12s\n", "median of rounds", "total");
-	printf("%-34s %10.1f ms\n", "kernel verification time", median(kernel, rounds) / 1e3);
-	printf("%-34s %10.1f ms\n", "comb verification time", median(comb, rounds) / 1e3);
-	printf("%-34s %10.2fx\n", "kernel / comb (median of rounds)", median(ratio, rounds));
+	printf("%-34s %10.1f ms\n", "kernel verification time", bench_median(kernel, (size_t)rounds) / 1e3);
+	printf("%-34s %10.1f ms\n", "comb verification time", bench_median(comb, (size_t)rounds) / 1e3);
+	printf("%-34s %10.2fx\n", "kernel / comb (median of rounds)", bench_median(ratio, (size_t)rounds));
 	long before = 0, after = 0;
 	int rc = r0->big_image[0] ? measure_memory(argv[0], r0, &before, &after) : -ENOENT;
 	if (rc == 0)

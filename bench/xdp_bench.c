@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "comb/comb.h"
+#include "stats.h"
 
 #define XDPFILT "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o"
 #define PACKETS 64
@@ -74,18 +75,6 @@ static double now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), compare_doubles);
-	return v[n / 2];
 }
 
 /* ---- one program in both worlds ---- */
@@ -166,7 +155,7 @@ static void measure(struct subject *s)
 		kernel[r] = s->kernel_fd >= 0 ? kernel_round(s->kernel_fd) : -1;
 	}
 	comb_xdp_free(x);
-	double b = median(batch, ROUNDS), c = median(single, ROUNDS), k = median(kernel, ROUNDS);
+	double b = bench_median(batch, ROUNDS), c = bench_median(single, ROUNDS), k = bench_median(kernel, ROUNDS);
 	printf("  %-22s comb jit batch %6.1f Mpps (%5.1f ns/packet), per call %6.1f Mpps (%5.1f ns)", s->name,
 	       1e3 / b, b, 1e3 / c, c);
 	if (k > 0)

@@ -38,6 +38,9 @@ run_suite() { # name command...
 	[[ $f -ne 0 ]] && broken+=("$name")
 }
 
+# Nothing a test loads into the kernel may stay pinned in bpffs.
+bpffs_before=$(ls -A /sys/fs/bpf 2>/dev/null | sort)
+
 run_suite unit "$BUILD/unit-tests"
 if [[ -d $CONFORMANCE_DIR ]]; then
 	for engine in interp checked jit; do
@@ -63,6 +66,16 @@ run_suite xdp-filter-compare "$BUILD/xdp-filter-compare"
 run_suite kernel-fib "$BUILD/kernel-fib"
 run_suite real-verdicts "$BUILD/real-verdicts"
 run_suite verifier-soundness "$BUILD/verifier-soundness"
+
+echo "== bpffs left clean"
+left=$(comm -13 <(echo "$bpffs_before") <(ls -A /sys/fs/bpf 2>/dev/null | sort))
+if [[ -n $left ]]; then
+	echo "FAIL: the tests left pins in /sys/fs/bpf: $(echo $left)"
+	failed=$((failed + 1))
+	broken+=(bpffs-clean)
+else
+	passed=$((passed + 1))
+fi
 
 echo
 [[ ${#broken[@]} -gt 0 ]] && echo "failing suites: ${broken[*]}"

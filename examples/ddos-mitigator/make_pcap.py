@@ -15,10 +15,13 @@ The traffic mixes (addresses from the documentation and benchmarking ranges):
 The streams are merged in a seeded random order and timestamped 100 us
 apart, so the file is the same on every run. Usage: make_pcap.py [OUT]
 """
-import random
+import os
 import sys
 
-from scapy.all import ARP, DNS, DNSQR, DNSRR, ICMP, IP, TCP, UDP, Ether, IPv6, Raw, wrpcap
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pcaplib  # noqa: E402  (examples/pcaplib.py: merge, timestamps, write)
+
+from scapy.all import ARP, DNS, DNSQR, DNSRR, ICMP, IP, TCP, UDP, Ether, IPv6, Raw
 
 SERVER_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:fe"
 SERVER = "198.51.100.10"
@@ -68,25 +71,5 @@ def streams():
     return s
 
 
-def merge(named_streams, seed=42):
-    rng = random.Random(seed)
-    queues = [list(pkts) for pkts in named_streams.values()]
-    out = []
-    while any(queues):
-        weights = [len(q) for q in queues]
-        q = rng.choices(queues, weights=weights)[0]
-        out.append(q.pop(0))
-    return out
-
-
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "attack.pcap"
-    pkts = merge(streams())
-    for i, p in enumerate(pkts):
-        p.time = 1700000000 + i * 0.0001
-    wrpcap(out, pkts)
-    print(f"{out}: {len(pkts)} packets")
-
-
 if __name__ == "__main__":
-    main()
+    pcaplib.main(streams().values(), "attack.pcap", seed=42, step=0.0001)

@@ -12,10 +12,13 @@ Seen from a server 198.51.100.10 (MAC 02:00:00:00:00:01), both directions:
 Streams are merged in a seeded random order, timestamps 500 us apart, so the
 file is the same on every run. Usage: make_pcap.py [OUT]
 """
-import random
+import os
 import sys
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, Raw, wrpcap
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pcaplib  # noqa: E402  (examples/pcaplib.py: merge, timestamps, write)
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, Raw
 
 SRV_MAC, GW_MAC = "02:00:00:00:00:01", "02:00:00:00:00:fe"
 SRV = "198.51.100.10"
@@ -55,24 +58,5 @@ def streams():
     return out
 
 
-def merge(queues, seed=11):
-    rng = random.Random(seed)
-    queues = [list(q) for q in queues]
-    out = []
-    while any(queues):
-        q = rng.choices(queues, weights=[len(q) for q in queues])[0]
-        out.append(q.pop(0))
-    return out
-
-
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "traffic.pcap"
-    pkts = merge(streams())
-    for i, p in enumerate(pkts):
-        p.time = 1700000000 + i * 0.0005
-    wrpcap(out, pkts)
-    print(f"{out}: {len(pkts)} packets")
-
-
 if __name__ == "__main__":
-    main()
+    pcaplib.main(streams(), "traffic.pcap", seed=11, step=0.0005)

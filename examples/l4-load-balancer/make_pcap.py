@@ -10,10 +10,13 @@ The balancer (MAC 02:00:00:00:00:01) owns the VIP 198.51.100.100. The file holds
 The streams are merged in a seeded random order (timestamps 1 ms apart), so
 the file is the same on every run. Usage: make_pcap.py [OUT]
 """
-import random
+import os
 import sys
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, Raw, wrpcap
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pcaplib  # noqa: E402  (examples/pcaplib.py: merge, timestamps, write)
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, Raw
 
 LB_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:fe"
 VIP, LB = "198.51.100.100", "198.51.100.2"
@@ -43,24 +46,5 @@ def streams():
     return flows
 
 
-def merge(queues, seed=7):
-    rng = random.Random(seed)
-    queues = [list(q) for q in queues]
-    out = []
-    while any(queues):
-        q = rng.choices(queues, weights=[len(q) for q in queues])[0]
-        out.append(q.pop(0))
-    return out
-
-
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "clients.pcap"
-    pkts = merge(streams())
-    for i, p in enumerate(pkts):
-        p.time = 1700000000 + i * 0.001
-    wrpcap(out, pkts)
-    print(f"{out}: {len(pkts)} packets")
-
-
 if __name__ == "__main__":
-    main()
+    pcaplib.main(streams(), "clients.pcap", seed=7, step=0.001)

@@ -9,40 +9,22 @@
  * kernel's verifier makes sure a program never takes a lock it holds; for
  * programs nobody verified, taking a lock the same thread holds answers
  * -EDEADLK instead of waiting forever, and a lock word naming a thread that
- * does not exist is taken over. The checked engine requires the 4
+ * does not exist is taken over (thread ids and that test: the map lock's,
+ * src/maps/owner_lock.h). The checked engine requires the 4
  * bytes to be writable memory of the run (-EFAULT otherwise).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "helpers/helpers.h"
+#include "maps/owner_lock.h"
 
 #define SPINS_BEFORE_YIELD 256
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-static uint32_t lock_owner_id(void)
-{
-	static __thread uint32_t tid;
-	if (!tid)
-		tid = (uint32_t)syscall(SYS_gettid);
-	return tid;
-}
-
 int comb_spin_lock(uint32_t *lock)
 {
-	uint32_t me = lock_owner_id();
+	uint32_t me = owner_thread_id();
 	for (unsigned spins = 0;; spins++) {
 		uint32_t expected = 0;
 		uint32_t seen = __atomic_load_n(lock, __ATOMIC_RELAXED);
@@ -52,13 +34,13 @@ int comb_spin_lock(uint32_t *lock)
 		    __atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return 0;
 		if (spins < SPINS_BEFORE_YIELD) {
-			cpu_relax();
+			owner_cpu_relax();
 			continue;
 		}
 		/* A holder that no longer exists (it died holding the lock, or
 		 * an unverified program wrote the lock word) never unlocks:
 		 * take the lock over rather than wait forever. */
-		if (kill((pid_t)seen, 0) == -1 && errno == ESRCH &&
+		if (owner_thread_is_dead(seen, 0) &&
 		    __atomic_compare_exchange_n(lock, &seen, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return 0;
 		sched_yield();

@@ -135,17 +135,25 @@ static uint32_t *futex_half(uint64_t *word)
 #endif
 }
 
-/* The holder named by w died (or its tid now names another thread). */
-static bool holder_is_dead(uint64_t w)
+uint32_t owner_thread_id(void)
 {
-	pid_t tid = (pid_t)(w & TID_MASK);
-	uint32_t stamp = (uint32_t)(w >> 32);
+	return (uint32_t)(owner_self() & TID_MASK);
+}
+
+bool owner_thread_is_dead(uint32_t tid, uint32_t stamp)
+{
 	char path[64], state;
 	uint64_t start;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
 	if (stamp && read_task_stat(path, &state, &start))
 		return state == 'Z' || state == 'X' || stamp_of(start) != stamp;
-	return kill(tid, 0) == -1 && errno == ESRCH; /* kill() accepts thread ids */
+	return kill((pid_t)tid, 0) == -1 && errno == ESRCH; /* kill() accepts thread ids */
+}
+
+/* The holder named by w died (or its tid now names another thread). */
+static bool holder_is_dead(uint64_t w)
+{
+	return owner_thread_is_dead((uint32_t)(w & TID_MASK), (uint32_t)(w >> 32));
 }
 
 void owner_lock_init(struct owner_lock *lock)
@@ -166,15 +174,6 @@ static bool futex_wait_timed_out(uint64_t *word, uint32_t expected)
 	       errno == ETIMEDOUT;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static void taken_twice(uint64_t me)
 {
 	fprintf(stderr, "comb: map lock taken twice by thread %d (a bug in comb)\n", (int)(me & TID_MASK));
@@ -187,7 +186,7 @@ static bool acquire_slow(struct owner_lock *lock, uint64_t me)
 {
 	uint64_t *word = &lock->word;
 	for (int spin = 0; spin < SPINS; spin++) {
-		cpu_relax();
+		owner_cpu_relax();
 		if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0 && try_take(word, 0, me))
 			return false;
 	}

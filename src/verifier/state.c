@@ -6,6 +6,10 @@
  * stack bytes, mapping the ids of the old state onto those of the new one
  * (two copies of one NULL-able pointer in the old state must be copies in
  * the new one too, or a NULL test that settled both would not settle both).
+ * vstate_covers_precise admits any scalar where the old one is not precise
+ * (ids included: a comparison that bounded copies made its operands precise,
+ * and precise scalars keep the id check). Each state carries the history of
+ * its path since the last checkpoint (copied with it) for backtracking.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -15,8 +15,11 @@
  * on a stack of pending branches. At pruning points (jump targets and the
  * instructions after jumps and calls) the state is compared with the
  * checkpoints already stored there: if one that was fully explored covers it
- * the path stops; if one still being explored (an ancestor: a loop) equals
- * it, the loop cannot end. Checkpoints count their unfinished descendants
+ * the path stops (comparing only the scalars its continuations needed
+ * precisely, precision.c; the path inherits those marks); if one still
+ * being explored (an ancestor: a loop) equals it exactly, the loop cannot
+ * end. Every instruction run is appended to the path's history, which a new
+ * checkpoint takes over (the segment from its parent), for backtracking. Checkpoints count their unfinished descendants
  * (branches) as the kernel's states do; as the kernel, a finished checkpoint
  * that fails to prune more than 3 times as often as it succeeds leaves its
  * list (fewer comparisons; pruning less never accepts more). Loops are

@@ -12,19 +12,9 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/cli.sh BUILD_DIR}
-COMB=$(cd "$BUILD_DIR" && pwd)/comb
-[ -x "$COMB" ] || { echo "cli: $COMB is not an executable" >&2; exit 1; }
+e2e_setup cli "${1:-}"
 CONF_DIR=${CONFORMANCE_DIR:-/work/shared/conformance}
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-cli.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-
-passed=0
-failed=0
-OUT=$TMP/out
-ERR=$TMP/err
 
 # --- assertion helpers (and tests/e2e/assert.bash) ------------------------
 
@@ -326,5 +316,4 @@ else
 	echo "cli: skipping the conformance suite checks: $CONF_DIR not found"
 fi
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+e2e_summary

@@ -14,18 +14,9 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/jit.sh BUILD_DIR}
-COMB=$(cd "$BUILD_DIR" && pwd)/comb
-PROGS=$(cd "$BUILD_DIR" && pwd)/progs
-[ -x "$COMB" ] || { echo "jit: $COMB is not an executable" >&2; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-jit.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+e2e_setup jit "${1:-}"
+PROGS=$BUILD_DIR/progs
 cd "$TMP" || exit 1
-passed=0
-failed=0
-OUT=$TMP/out
-ERR=$TMP/err
 
 cat >small.s <<'EOF'
 mov32 %r0, 42
@@ -90,5 +81,4 @@ printf 'ldabsb 0\nexit\n' >ldabs.s
 run_comb disasm --jit ldabs.s
 expect "disasm --jit of an interpreted program" 1 '' 'JIT does not compile this program'
 
-echo "jit: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

@@ -17,26 +17,14 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/maps.sh BUILD_DIR}
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
-COMB=$BUILD_DIR/comb
+e2e_setup maps "${1:-}"
 XDP=$BUILD_DIR/progs/run_xdp_parse.bpf.o
 GLOBALS=$BUILD_DIR/progs/obj_globals.bpf.o
 QUEUES=$BUILD_DIR/progs/helpers_maps.bpf.o
 TYPED=$BUILD_DIR/progs/map_typed.bpf.o
-[ -x "$COMB" ] || { echo "maps: $COMB is not an executable" >&2; exit 1; }
-for obj in "$XDP" "$GLOBALS" "$QUEUES" "$TYPED"; do
-	[ -f "$obj" ] || { echo "maps: $obj is missing (make it first)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-maps.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+e2e_require "$XDP" "$GLOBALS" "$QUEUES" "$TYPED"
 PIN=$TMP/pins
-OUT=$TMP/out
-ERR=$TMP/err
 CPUS=$(getconf _NPROCESSORS_CONF)
-passed=0
-failed=0
 
 # expect_stdout NAME TEXT: the last run's whole stdout is TEXT.
 expect_stdout() {
@@ -384,5 +372,4 @@ fi
 run_comb map lookup --hex "$PIN/verdicts" 02000000
 expect "value kept across processes" 0 '^key: 02 00 00 00  value: 2a 00'
 
-echo "maps: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

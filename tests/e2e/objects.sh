@@ -14,20 +14,9 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/objects.sh BUILD_DIR}
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
-COMB=$BUILD_DIR/comb
+e2e_setup objects "${1:-}"
 PROGS=$BUILD_DIR/progs
-[ -x "$COMB" ] || { echo "objects: $COMB is not an executable" >&2; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-objects.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-
-passed=0
-failed=0
-OUT=$TMP/out
-ERR=$TMP/err
 
 # expect_json NAME: the last stdout is one valid JSON document.
 expect_json() {
@@ -200,5 +189,4 @@ run_comb map list;             expect "map list without a file" 2 '' 'missing th
 run_comb map list "$XDP" "$TC"; expect "map list with two files" 2 '' 'more than one object'
 run_comb prog list "$XDP" --frob; expect "prog list with an unknown option" 2 '' "unknown option '--frob'"
 
-echo "objects: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

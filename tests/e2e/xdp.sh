@@ -18,20 +18,12 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/xdp.sh BUILD_DIR}
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
-COMB=$BUILD_DIR/comb
+e2e_setup xdp "${1:-}"
 PROG=$BUILD_DIR/progs/xdp_cli.bpf.o
 SOCKET_PROG=$BUILD_DIR/progs/run_socket_filter.bpf.o
 XDPFILT=/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o
 GEN="python3 $(cd "$(dirname "$0")" && pwd)/xdp_pcapgen.py"
-for f in "$COMB" "$PROG"; do
-	[ -e "$f" ] || { echo "xdp: $f is missing (make it first)" >&2; exit 1; }
-done
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout ERR=$TMP/stderr
-passed=0 failed=0
+e2e_require "$PROG"
 cd "$TMP" || exit 1
 
 # same NAME FILE EXPECTED_TEXT: FILE holds exactly the text.
@@ -275,5 +267,4 @@ else
 	echo "xdp: $BPF_CC not found: broadcast checks skipped"
 fi
 
-echo "xdp: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

@@ -32,32 +32,22 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/assert.bash"
 
-BUILD_DIR=${1:?usage: tests/e2e/xdp_live.sh BUILD_DIR}
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
-COMB=$BUILD_DIR/comb
-OBJ=$BUILD_DIR/progs/xdp_live_fw.bpf.o
-[ -x "$COMB" ] || { echo "xdp_live: $COMB is not an executable" >&2; exit 1; }
-[ -f "$OBJ" ] || { echo "xdp_live: $OBJ is missing (make it first)" >&2; exit 1; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/comb-xdp-live.XXXXXX")
-OUT=$TMP/out
-ERR=$TMP/err
-passed=0
-failed=0
 ID=$$
 NA=combA$ID NB=combB$ID NC=combC$ID NH=combH$ID
 NSES=()
 COMB_PID=
 
-cleanup() {
+# Run at exit by e2e_setup's trap, before TMP goes.
+e2e_on_exit() {
 	if [ -n "$COMB_PID" ]; then
 		kill -TERM "$COMB_PID" 2>/dev/null
 		wait "$COMB_PID" 2>/dev/null
 	fi
 	for ns in "${NSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
+e2e_setup xdp_live "${1:-}"
+e2e_require "$BUILD_DIR/progs/xdp_live_fw.bpf.o"
+OBJ=$BUILD_DIR/progs/xdp_live_fw.bpf.o
 trap 'exit 1' INT TERM
 
 if ! ip netns add "$NA" 2>"$TMP/netns.err"; then
@@ -348,5 +338,4 @@ expect "bad: unknown interface" 1 '' 'AF_PACKET nosuch0: no such interface'
 in_ns "$NC" "$COMB" xdp "$OBJ" --tap a1 >"$OUT" 2>"$ERR" </dev/null; rc=$?
 expect "bad: --tap on a veth" 1 '' 'TAP a1: TUNSETIFF'
 
-echo "xdp_live: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+e2e_summary

@@ -157,9 +157,11 @@ static struct bpf_object *libbpf_load(const void *data, size_t size, int *loaded
 				on++;
 		}
 		struct bpf_map *lm;
-		bpf_object__for_each_map(lm, lo)
+		bpf_object__for_each_map(lm, lo) {
+			bpf_map__set_pin_path(lm, NULL); /* LIBBPF_PIN_BY_NAME maps: nothing in /sys/fs/bpf */
 			if (in_list(&off_maps, bpf_map__name(lm)))
 				bpf_map__set_autocreate(lm, false);
+		}
 		if (on == 0) {
 			bpf_object__close(lo);
 			return NULL;
@@ -449,54 +451,12 @@ static void compare_image(const char *what, const void *data, size_t size)
 	comb_vm_free(cs.vm);
 }
 
-/* ---- finding objects (as object_compare.c does) ---- */
+/* ---- finding objects (bpf_images.h: the corpus object_compare.c walks too) ---- */
 
 /* bpf_images_for_each() callback. */
 static void compare_found(const char *what, const unsigned char *image, size_t size, void *arg)
 {
 	compare_image(what, image, size);
-}
-
-static bool is_bpf_elf(const unsigned char *buf, size_t len)
-{
-	Elf64_Ehdr eh;
-	if (len < sizeof(eh) || memcmp(buf, ELFMAG, SELFMAG) != 0)
-		return false;
-	memcpy(&eh, buf, sizeof(eh));
-	return eh.e_machine == EM_BPF;
-}
-
-/* embedded: look for BPF images inside (unless the file is one itself). */
-static void compare_path(const char *path, bool embedded)
-{
-	size_t len = 0;
-	unsigned char *buf = bpf_images_read_file(path, &len);
-	if (!buf)
-		return;
-	if (embedded && !is_bpf_elf(buf, len))
-		bpf_images_for_each(path, buf, len, compare_found, NULL);
-	else
-		compare_image(path, buf, len);
-	free(buf);
-}
-
-static void compare_dir(const char *dir, bool embedded)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		bool want = embedded || strstr(names[i]->d_name, ".o") != NULL;
-		if (want && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
-			compare_path(path, embedded);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	else
-		printf("  %s: skipped (cannot read the directory)\n", dir);
 }
 
 static bool bpf_allowed(void)
@@ -518,10 +478,9 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
-			compare_path(argv[i], true);
+			bpf_images_in_file(argv[i], true, compare_found, NULL);
 	} else {
-		compare_dir("/usr/lib/x86_64-linux-gnu/bpf", false);
-		compare_dir("/usr/sbin", true);
+		bpf_images_in_corpus(compare_found, NULL);
 	}
 	printf("%d objects with CO-RE relocations, %d skipped (libbpf relocated nothing for the kernel); "
 	       "%d programs the kernel refused compared as libbpf passed them, %d not compared; "

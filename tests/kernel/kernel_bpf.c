@@ -148,6 +148,31 @@ int kernel_bpf_test_run(int fd, const void *data, size_t data_len, uint32_t repe
 	return 0;
 }
 
+int kernel_bpf_test_run_packet(int fd, const void *data, size_t data_len, void *out, size_t *out_len,
+			       uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = (uint32_t)data_len,
+		    .data_out = out, .data_size_out = (uint32_t)*out_len, .repeat = 1);
+	int ret = bpf_prog_test_run_opts(fd, &opts);
+	if (ret < 0)
+		return ret;
+	*retval = opts.retval;
+	*out_len = opts.data_size_out;
+	return 0;
+}
+
+void kernel_tally_report(struct kernel_tally *t, bool ok, const char *test, const char *why)
+{
+	if (ok) {
+		t->passed++;
+		if (t->verbose)
+			printf("PASS %s\n", test);
+	} else {
+		t->failed++;
+		printf("FAIL %s: %s\n", test, why);
+	}
+}
+
 int kernel_bpf_probe(char *reason, size_t reason_len)
 {
 	/* r0 = XDP_PASS; exit */

@@ -8,6 +8,7 @@
  *
  * All functions return 0 or a negative errno. kernel_bpf_probe() tells
  * whether bpf() may be used at all, so that callers can skip with a reason.
+ * Also the pass/fail tally the kernel suites print (tests/run.sh reads it).
  */
 #ifndef COMB_TESTS_KERNEL_BPF_H
 #define COMB_TESTS_KERNEL_BPF_H
@@ -48,7 +49,23 @@ int kernel_bpf_load_object(const char *path, const char *prog_name, int *fd, cha
 int kernel_bpf_test_run(int fd, const void *data, size_t data_len, uint32_t repeat,
 			uint32_t *retval, uint32_t *duration_ns);
 
+/* One BPF_PROG_TEST_RUN (run once) that also hands back the packet as the
+ * program left it: out (room for *out_len bytes) receives it and *out_len
+ * its length; *retval is the program's return value. */
+int kernel_bpf_test_run_packet(int fd, const void *data, size_t data_len, void *out, size_t *out_len,
+			       uint32_t *retval);
+
 /* Close a program fd (ignores negative fds). */
 void kernel_bpf_close(int fd);
+
+/* The counts a kernel suite ends with ("NAME: N passed, N failed"). */
+struct kernel_tally {
+	int passed, failed;
+	bool verbose; /* print passing checks too */
+};
+
+/* Count one check: a failure prints "FAIL test: why", a pass "PASS test"
+ * when verbose. */
+void kernel_tally_report(struct kernel_tally *t, bool ok, const char *test, const char *why);
 
 #endif

@@ -37,14 +37,14 @@
 #include "comb/object.h"
 #include "comb/testrun.h"
 #include "comb/vm.h"
+#include "kernel_bpf.h"
 
 #define MAX_PACKET 1024
 #define DATA_OUT_SIZE (MAX_PACKET + 512)
 #define MAX_PACKETS 32
 #define MAX_ENTRIES_COMPARED 4096
 
-static bool verbose;
-static int passed, failed;
+static struct kernel_tally tally;
 
 /* ---- packets ------------------------------------------------------------ */
 
@@ -192,18 +192,6 @@ static size_t build_packets(struct packet *pk)
 }
 
 /* ---- results ------------------------------------------------------------ */
-
-static void report(bool ok, const char *test, const char *why)
-{
-	if (ok) {
-		passed++;
-		if (verbose)
-			printf("PASS %s\n", test);
-	} else {
-		failed++;
-		printf("FAIL %s: %s\n", test, why);
-	}
-}
 
 /* Append a formatted difference to a test's message buffer. */
 __attribute__((format(printf, 3, 4)))
@@ -517,14 +505,8 @@ struct run_output {
 
 static int kernel_run(struct bpf_program *kp, const struct packet *pk, struct run_output *out)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pk->data, .data_size_in = (uint32_t)pk->len,
-		    .data_out = out->data, .data_size_out = sizeof(out->data), .repeat = 1);
-	int rc = bpf_prog_test_run_opts(bpf_program__fd(kp), &opts);
-	if (rc)
-		return -errno;
-	out->retval = opts.retval;
-	out->len = opts.data_size_out;
-	return 0;
+	out->len = sizeof(out->data);
+	return kernel_bpf_test_run_packet(bpf_program__fd(kp), pk->data, pk->len, out->data, &out->len, &out->retval);
 }
 
 static int comb_run(const struct comb_prog *prog, uint32_t type, enum comb_engine engine,
@@ -628,9 +610,9 @@ static void test_packet(struct subject *s, struct bpf_program *kp, const struct 
 			ok = false;
 		}
 	}
-	if (verbose && ok && !krc)
+	if (tally.verbose && ok && !krc)
 		printf("     r0 %u, %zu bytes out\n", kout.retval, kout.len);
-	report(ok, test, why);
+	kernel_tally_report(&tally, ok, test, why);
 }
 
 static void test_object(const char *path, const struct packet *packets, size_t packet_count)
@@ -638,7 +620,7 @@ static void test_object(const char *path, const struct packet *packets, size_t p
 	struct subject s;
 	char why[1024] = "";
 	if (subject_open(&s, path, why, sizeof(why))) {
-		report(false, path, why);
+		kernel_tally_report(&tally, false, path, why);
 		subject_close(&s);
 		return;
 	}
@@ -648,7 +630,7 @@ static void test_object(const char *path, const struct packet *packets, size_t p
 		ok = compare_maps(&s, e, why, sizeof(why)) && ok;
 	char test[300];
 	snprintf(test, sizeof(test), "%s/maps-after-load", s.short_name);
-	report(ok, test, why);
+	kernel_tally_report(&tally, ok, test, why);
 	struct bpf_program *kp;
 	bpf_object__for_each_program(kp, s.kobj)
 		for (size_t i = 0; i < packet_count; i++)
@@ -674,7 +656,7 @@ static int probe_bpf(void)
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!verbose || level == LIBBPF_DEBUG)
+	if (!tally.verbose || level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -684,7 +666,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0)
-			verbose = true;
+			tally.verbose = true;
 		else
 			dir = argv[i];
 	}
@@ -712,6 +694,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < g.gl_pathc; i++)
 		test_object(g.gl_pathv[i], packets, packet_count);
 	globfree(&g);
-	printf("kernel-progs: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	printf("kernel-progs: %d passed, %d failed\n", tally.passed, tally.failed);
+	return tally.failed ? 1 : 0;
 }

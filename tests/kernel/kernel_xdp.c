@@ -36,6 +36,7 @@
 #include "comb/object.h"
 #include "comb/testrun.h"
 #include "comb/vm.h"
+#include "kernel_bpf.h"
 
 #define OPS 4
 #define FIELDS 12
@@ -58,20 +59,7 @@ struct rparams {
 	uint64_t mode, a, b;
 };
 
-static bool verbose;
-static int passed, failed;
-
-static void report(bool ok, const char *test, const char *why)
-{
-	if (ok) {
-		passed++;
-		if (verbose)
-			printf("PASS %s\n", test);
-	} else {
-		failed++;
-		printf("FAIL %s: %s\n", test, why);
-	}
-}
+static struct kernel_tally tally;
 
 /* ---- packets -------------------------------------------------------------- */
 
@@ -171,11 +159,8 @@ static int kernel_outcome(struct side *s, const char *prog, const struct packet 
 	struct bpf_program *kp = bpf_object__find_program_by_name(s->kobj, prog);
 	if (!kp)
 		return -ENOENT;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pk->data, .data_size_in = (uint32_t)pk->len,
-		    .data_out = o->out, .data_size_out = sizeof(o->out), .repeat = 1);
-	o->rc = bpf_prog_test_run_opts(bpf_program__fd(kp), &opts) ? -errno : 0;
-	o->retval = opts.retval;
-	o->out_len = opts.data_size_out;
+	o->out_len = sizeof(o->out);
+	o->rc = kernel_bpf_test_run_packet(bpf_program__fd(kp), pk->data, pk->len, o->out, &o->out_len, &o->retval);
 	struct bpf_map *km = bpf_object__find_map_by_name(s->kobj, "results");
 	uint32_t zero = 0;
 	if (km)
@@ -199,7 +184,7 @@ static int comb_outcome(struct side *s, int e, const char *prog, const struct pa
 	uint32_t zero = 0;
 	if (mi >= 0)
 		comb_map_lookup(comb_object_map(s->cobj[e], (size_t)mi), &zero, &o->res);
-	if (o->rc && verbose)
+	if (o->rc && tally.verbose)
 		printf("  comb %s: %s\n", comb_engine_name(engines[e]), opts.error.message);
 	return 0;
 }
@@ -220,7 +205,7 @@ static void compare(const char *test, const struct outcome *k, const struct outc
 			if (k->res.v[i][f] != c->res.v[i][f])
 				snprintf(why, sizeof(why), "result op %d field %d: kernel %#llx comb %#llx", i, f,
 					 (unsigned long long)k->res.v[i][f], (unsigned long long)c->res.v[i][f]);
-	report(!why[0], test, why);
+	kernel_tally_report(&tally, !why[0], test, why);
 }
 
 /* Run prog on pk everywhere with the parameter map already written. */
@@ -232,7 +217,7 @@ static void run_case(struct side *s, const char *prog, const char *name, const s
 	memset(&k, 0, sizeof(k));
 	if (bpf_object__find_map_by_name(s->kobj, "results") &&
 	    side_update(s, "results", 0, &zero_results)) {
-		report(false, name, "cannot reset the results map");
+		kernel_tally_report(&tally, false, name, "cannot reset the results map");
 		return;
 	}
 	kernel_outcome(s, prog, pk, &k);
@@ -343,7 +328,7 @@ static void run_ops_cases(struct side *s)
 				p.b[i] = resolve(c->ops[i].b, pk.len);
 			}
 			if (side_update(s, "params", 0, &p)) {
-				report(false, c->name, "cannot write the params map");
+				kernel_tally_report(&tally, false, c->name, "cannot write the params map");
 				continue;
 			}
 			run_case(s, "xdp_ops", c->name, &pk);
@@ -435,13 +420,13 @@ static void run_redirect_cases(struct side *s)
 {
 	static struct packet pk;
 	if (fill_redirect_maps(s)) {
-		report(false, "xdp_redirect", "cannot fill the redirect maps");
+		kernel_tally_report(&tally, false, "xdp_redirect", "cannot fill the redirect maps");
 		return;
 	}
 	for (size_t ci = 0; ci < sizeof(redirect_cases) / sizeof(redirect_cases[0]); ci++) {
 		const struct redirect_case *c = &redirect_cases[ci];
 		if (side_update(s, "rparams", 0, &c->p)) {
-			report(false, c->name, "cannot write the rparams map");
+			kernel_tally_report(&tally, false, c->name, "cannot write the rparams map");
 			continue;
 		}
 		for (size_t len = 60; len <= 1500; len += 1440) {
@@ -462,7 +447,7 @@ static int with_object(const char *dir, const char *file, void (*cases)(struct s
 	if (rc == 0)
 		cases(&s);
 	else if (rc < 0)
-		failed++;
+		tally.failed++;
 	side_close(&s);
 	return rc;
 }
@@ -476,14 +461,14 @@ int main(int argc, char **argv)
 {
 	int argi = 1;
 	if (argi < argc && strcmp(argv[argi], "-v") == 0) {
-		verbose = true;
+		tally.verbose = true;
 		argi++;
 	}
 	if (argi >= argc) {
 		fprintf(stderr, "usage: kernel-xdp [-v] DIR\n");
 		return 2;
 	}
-	if (!verbose)
+	if (!tally.verbose)
 		libbpf_set_print(print_nothing);
 	const char *dir = argv[argi];
 	if (with_object(dir, "xdp_helpers.bpf.o", run_ops_cases) == 1) {
@@ -493,6 +478,6 @@ int main(int argc, char **argv)
 	}
 	with_object(dir, "xdp_helpers.bpf.o", run_csum_cases);
 	with_object(dir, "xdp_helpers_redirect.bpf.o", run_redirect_cases);
-	printf("kernel-xdp: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	printf("kernel-xdp: %d passed, %d failed\n", tally.passed, tally.failed);
+	return tally.failed ? 1 : 0;
 }

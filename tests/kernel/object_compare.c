@@ -154,38 +154,6 @@ static void compare_found(const char *what, const unsigned char *image, size_t s
 	compare_image(what, image, size);
 }
 
-static void compare_path(const char *path, bool embedded)
-{
-	size_t len = 0;
-	unsigned char *buf = bpf_images_read_file(path, &len);
-	if (!buf)
-		return;
-	if (embedded)
-		bpf_images_for_each(path, buf, len, compare_found, NULL);
-	else
-		compare_image(path, buf, len);
-	free(buf);
-}
-
-static void compare_dir(const char *dir, bool embedded)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		bool want = !embedded ? strstr(names[i]->d_name, ".o") != NULL : true;
-		if (want && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
-			compare_path(path, embedded);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-	else
-		printf("  %s: skipped (cannot read the directory)\n", dir);
-}
-
 int main(int argc, char **argv)
 {
 	libbpf_set_print(quiet_libbpf);
@@ -193,13 +161,12 @@ int main(int argc, char **argv)
 		for (int i = 1; i < argc; i++) {
 			struct stat st;
 			if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-				compare_dir(argv[i], false);
+				bpf_images_in_dir(argv[i], false, compare_found, NULL);
 			else
-				compare_path(argv[i], false);
+				bpf_images_in_file(argv[i], false, compare_found, NULL);
 		}
 	} else {
-		compare_dir("/usr/lib/x86_64-linux-gnu/bpf", false);
-		compare_dir("/usr/sbin", true);
+		bpf_images_in_corpus(compare_found, NULL);
 	}
 	printf("compared %zu programs and %zu maps\n", progs_compared, maps_compared);
 	printf("object-compare: %d passed, %d failed\n", passed, failed);

@@ -107,9 +107,11 @@ static void kernel_verdict(const void *image, size_t size, const char *name, str
 		return;
 	}
 	struct bpf_map *lm;
-	bpf_object__for_each_map(lm, lo)
+	bpf_object__for_each_map(lm, lo) {
+		bpf_map__set_pin_path(lm, NULL); /* LIBBPF_PIN_BY_NAME maps: nothing in /sys/fs/bpf */
 		if (bpf_map__max_entries(lm) == 0 && runtime_max_entries(bpf_map__type(lm)))
 			bpf_map__set_max_entries(lm, runtime_max_entries(bpf_map__type(lm)));
+	}
 	struct bpf_program *lp;
 	bool found = false;
 	bpf_object__for_each_program(lp, lo) {
@@ -205,55 +207,15 @@ static void walk_image(const char *what, const unsigned char *image, size_t size
 	comb_vm_free(vm);
 }
 
-static bool is_bpf_elf(const unsigned char *buf, size_t len)
-{
-	Elf64_Ehdr eh;
-	if (len < sizeof(eh) || memcmp(buf, ELFMAG, SELFMAG) != 0)
-		return false;
-	memcpy(&eh, buf, sizeof(eh));
-	return eh.e_machine == EM_BPF;
-}
-
-static void walk_path(const char *path, struct walk *w)
-{
-	size_t len = 0;
-	unsigned char *buf = bpf_images_read_file(path, &len);
-	if (!buf)
-		return;
-	if (is_bpf_elf(buf, len))
-		walk_image(path, buf, len, w);
-	else
-		bpf_images_for_each(path, buf, len, walk_image, w);
-	free(buf);
-}
-
-static void walk_dir(const char *dir, bool objects_only, struct walk *w)
-{
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		bool want = !objects_only || strstr(names[i]->d_name, ".o") != NULL;
-		if (want && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (64 << 20))
-			walk_path(path, w);
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-}
-
 int real_corpus_walk(char *const *paths, size_t npaths, bool ask_kernel, real_prog_fn fn, void *arg)
 {
 	struct walk w = { .ask_kernel = ask_kernel, .fn = fn, .arg = arg };
 	libbpf_print_fn_t old = libbpf_set_print(remember_libbpf);
 	if (npaths) {
 		for (size_t i = 0; i < npaths; i++)
-			walk_path(paths[i], &w);
+			bpf_images_in_file(paths[i], true, walk_image, &w);
 	} else {
-		walk_dir("/usr/lib/x86_64-linux-gnu/bpf", true, &w);
-		walk_dir("/usr/sbin", false, &w);
+		bpf_images_in_corpus(walk_image, &w);
 	}
 	libbpf_set_print(old);
 	return w.objects;

@@ -23,6 +23,7 @@
 #include "comb/object.h"
 #include "comb/vm.h"
 #include "insn_build.h"
+#include "prog_objects.h"
 
 /* Run helper id with r1..r5 in the interpreter; r0 as a signed value. */
 static int64_t call_helper(uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
@@ -212,31 +213,11 @@ TEST(helpers_loop_limits)
 
 /* ---- from clang-built code ----------------------------------------------- */
 
+/* Helper tests, not verifier tests: the object uses xdp sections for helpers
+ * xdp may not call, so it loads unverified. */
 static struct comb_object *open_misc_object(struct comb_vm **vm)
 {
-	char exe[PATH_MAX - 128], path[PATH_MAX], err[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(path, sizeof(path), "%s/progs/helpers_misc.bpf.o", exe);
-	struct comb_object *obj = NULL;
-	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  open %s: %s (built by make into $(BUILD)/progs)\n", path, err);
-		return NULL;
-	}
-	/* Helper tests, not verifier tests: the object uses xdp sections for
-	 * helpers xdp may not call, so it loads unverified. */
-	if (comb_vm_new(NULL, vm) != 0 || comb_object_set_verify(obj, false) != 0 ||
-	    comb_object_load(obj, *vm, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  load %s: %s\n", path, err);
-		comb_object_close(obj);
-		return NULL;
-	}
-	return obj;
+	return prog_object_load_unverified("helpers_misc.bpf.o", vm);
 }
 
 static int run_prog(struct comb_object *obj, const char *name, enum comb_engine engine)

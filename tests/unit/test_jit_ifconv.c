@@ -19,7 +19,7 @@
 #include "../test.h"
 #include "comb/comb.h"
 #include "insn_build.h"
-#include "vm/internal.h"
+#include "jit_compare.h"
 
 static const uint64_t values[] = {
 	0, 1, 7, 0x80, 0xffffffffull, 0x100000000ull, 0x8000000000000000ull, (uint64_t)-1,
@@ -45,55 +45,16 @@ static bool has_cmov(const struct comb_prog *prog)
 	return false;
 }
 
-/* 0 when the JIT compiled the program and agrees with the interpreter;
- * *cmov says whether the code holds a cmov. */
+/* 0 when the JIT compiled the program and agrees with the interpreter
+ * (jit_compare.h); *cmov says whether the code holds a cmov. */
 static int agree(const struct comb_insn *insns, size_t count, bool harden, bool *cmov)
 {
-	static struct comb_vm *vm;
-	if (!vm && comb_vm_new(NULL, &vm))
-		return -1;
-	struct comb_prog_opts popts = { .sz = sizeof(popts), .jit_harden = harden };
 	struct comb_prog *prog = NULL;
-	char err[256];
-	if (comb_prog_load(vm, insns, count, &popts, &prog, err, sizeof(err))) {
-		fprintf(stderr, "  load: %s\n", err);
-		return -1;
-	}
-	uint64_t mem[2][10];
-	uint64_t r0[2];
-	int rc[2];
-	for (int e = 0; e < 2; e++) {
-		memset(mem[e], 0x5a, sizeof(mem[e]));
-		struct comb_run_opts opts = { .sz = sizeof(opts), .engine = e ? COMB_ENGINE_JIT : COMB_ENGINE_INTERP,
-					      .args = { (uintptr_t)mem[e] } };
-		r0[e] = 0;
-		rc[e] = comb_prog_run(prog, &opts, &r0[e]);
-	}
-	int bad = !prog->jit || rc[0] != rc[1] || r0[0] != r0[1] || memcmp(mem[0], mem[1], sizeof(mem[0]));
-	if (bad)
-		fprintf(stderr, "  %s: interp rc %d r0 %#llx, jit rc %d r0 %#llx\n",
-			prog->jit ? "compiled" : "NOT compiled", rc[0], (unsigned long long)r0[0], rc[1],
-			(unsigned long long)r0[1]);
-	if (cmov)
+	int bad = jit_compare(insns, count, harden, &prog);
+	if (prog && cmov)
 		*cmov = has_cmov(prog);
 	comb_prog_free(prog);
 	return bad;
-}
-
-static void put_lddw(struct comb_insn *p, size_t *n, int reg, uint64_t value)
-{
-	struct comb_insn pair[] = { LDDW(reg, value) };
-	p[(*n)++] = pair[0];
-	p[(*n)++] = pair[1];
-}
-
-/* r0 and r2-r9 stored at r1 + 8 * r, then exit. */
-static void put_dump(struct comb_insn *p, size_t *n)
-{
-	for (int r = 0; r <= 9; r++)
-		if (r != 1)
-			p[(*n)++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 1, r, (int16_t)(8 * r));
-	p[(*n)++] = (struct comb_insn)EXIT();
 }
 
 /* Blocks the jump skips: up to 3 instructions (count 0 ends the list). */
@@ -127,11 +88,11 @@ static size_t build_diamond(struct comb_insn *p, uint8_t cls, uint8_t cond, bool
 			    uint64_t a, uint64_t b, const struct block *blk)
 {
 	size_t n = 0;
-	put_lddw(p, &n, 2, a);
-	put_lddw(p, &n, 3, b);
-	put_lddw(p, &n, 4, a ^ b);
-	put_lddw(p, &n, 5, ~a);
-	put_lddw(p, &n, 6, 0x5a5a5a5a5a5a5a5aull);
+	jit_put_lddw(p, &n, 2, a);
+	jit_put_lddw(p, &n, 3, b);
+	jit_put_lddw(p, &n, 4, a ^ b);
+	jit_put_lddw(p, &n, 5, ~a);
+	jit_put_lddw(p, &n, 6, 0x5a5a5a5a5a5a5a5aull);
 	/* Through the stack, so the JIT knows nothing of the compared values
 	 * (a jump it can decide is folded, not converted). */
 	for (int r = 2; r <= 3; r++) {
@@ -143,7 +104,7 @@ static size_t build_diamond(struct comb_insn *p, uint8_t cls, uint8_t cond, bool
 					(int16_t)blk->count, reg ? 0 : imm);
 	for (size_t k = 0; k < blk->count; k++)
 		p[n++] = blk->insns[k];
-	put_dump(p, &n);
+	jit_put_dump(p, &n);
 	return n;
 }
 
@@ -188,8 +149,8 @@ TEST(jit_if_conversion_keeps_a_jump_into_the_block)
 	for (size_t va = 0; va < N_VALUES; va++) {
 		struct comb_insn p[48];
 		size_t n = 0;
-		put_lddw(p, &n, 2, values[va]);
-		put_lddw(p, &n, 4, 0xffffffff00000000ull);
+		jit_put_lddw(p, &n, 2, values[va]);
+		jit_put_lddw(p, &n, 4, 0xffffffff00000000ull);
 		p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 10, 2, -8); /* r2 unknown to the JIT */
 		p[n++] = (struct comb_insn)LDX_MEM(COMB_SIZE_DW, 2, 10, -8);
 		p[n++] = (struct comb_insn)MOV64_IMM(0, 0);
@@ -197,7 +158,7 @@ TEST(jit_if_conversion_keeps_a_jump_into_the_block)
 		p[n++] = (struct comb_insn)JMP_IMM(COMB_JMP_JGT, 2, 7, 2);
 		p[n++] = (struct comb_insn)MOV32_IMM(4, 1);
 		p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_ADD, 4, 5);
-		put_dump(p, &n);
+		jit_put_dump(p, &n);
 		bool cmov = true;
 		CHECK_EQ(agree(p, n, false, &cmov), 0);
 		CHECK(!cmov);
@@ -226,26 +187,26 @@ TEST(jit_rotated_latch_matches_the_interpreter)
 		for (uint64_t start = 1; start < 200; start += 37) {
 			struct comb_insn p[48];
 			size_t n = 0;
-			put_lddw(p, &n, 2, start);
+			jit_put_lddw(p, &n, 2, start);
 			p[n++] = (struct comb_insn)MOV64_IMM(0, 0);
 			p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 0, 2);
 			p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_SUB, 2, 1);
 			p[n++] = (struct comb_insn)JMP_IMM(exits[e].cond, 2, exits[e].k, 1);
 			p[n++] = (struct comb_insn)JA(-4);
-			put_dump(p, &n);
+			jit_put_dump(p, &n);
 			CHECK_EQ(agree(p, n, false, NULL), 0);
 		}
 	/* The exit test jumping just past the back edge (nothing to jump to). */
 	struct comb_insn q[48];
 	size_t n = 0;
-	put_lddw(q, &n, 2, 10);
+	jit_put_lddw(q, &n, 2, 10);
 	q[n++] = (struct comb_insn)MOV64_IMM(0, 0);
 	q[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 0, 2);
 	q[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_SUB, 2, 1);
 	q[n++] = (struct comb_insn)JMP_IMM(COMB_JMP_JEQ, 2, 0, 1);
 	q[n++] = (struct comb_insn)JA(-4);
 	q[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_ADD, 0, 1000);
-	put_dump(q, &n);
+	jit_put_dump(q, &n);
 	CHECK_EQ(agree(q, n, false, NULL), 0);
 }
 
@@ -297,12 +258,12 @@ TEST(jit_bound_folded_jumps_match_the_interpreter)
 		size_t n = 0;
 		/* The bytes at r1 + 72..79 (0x5a each) are the loads' values. */
 		for (int r = 2; r <= 5; r++)
-			put_lddw(p, &n, r, ((uint64_t)next_random(&st) << 32 | next_random(&st)) >> (next_random(&st) % 64));
+			jit_put_lddw(p, &n, r, ((uint64_t)next_random(&st) << 32 | next_random(&st)) >> (next_random(&st) % 64));
 		p[n++] = (struct comb_insn)MOV64_IMM(0, 0);
 		const size_t body = 20;
 		for (size_t k = 0; k < body; k++)
 			p[n++] = random_insn(&st, body - k);
-		put_dump(p, &n);
+		jit_put_dump(p, &n);
 		if (agree(p, n, false, NULL) && failures++ < 3)
 			fprintf(stderr, "  random program %d differs\n", round);
 	}
@@ -325,7 +286,7 @@ TEST(jit_bound_folds_the_second_loop_test)
 		p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 0, 2);
 		p[n++] = (struct comb_insn)JMP_IMM(COMB_JMP_JLT, 2, 10, -5); /* i < MAX: always */
 		p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_ADD, 0, 1000); /* never runs */
-		put_dump(p, &n);
+		jit_put_dump(p, &n);
 		CHECK_EQ(agree(p, n, false, NULL), 0);
 		CHECK_EQ(agree(p, n, true, NULL), 0);
 	}
@@ -337,12 +298,12 @@ TEST(jit_compiles_code_beyond_its_first_buffer_guess)
 	 * instruction the JIT's first buffer allows: it must retry larger. */
 	struct comb_insn p[300];
 	size_t n = 0;
-	put_lddw(p, &n, 2, 0x123456789abcdefull);
-	put_lddw(p, &n, 3, 3);
+	jit_put_lddw(p, &n, 2, 0x123456789abcdefull);
+	jit_put_lddw(p, &n, 3, 3);
 	while (n < 280)
 		p[n++] = (struct comb_insn)SDIV64_REG(2, 3);
 	p[n++] = (struct comb_insn)MOV64_REG(0, 2);
-	put_dump(p, &n);
+	jit_put_dump(p, &n);
 	CHECK_EQ(agree(p, n, false, NULL), 0);
 	CHECK_EQ(agree(p, n, true, NULL), 0);
 }

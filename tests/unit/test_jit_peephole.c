@@ -14,63 +14,13 @@
 #include "../test.h"
 #include "comb/comb.h"
 #include "insn_build.h"
-#include "vm/internal.h"
+#include "jit_compare.h"
 
 static const uint64_t values[] = {
 	0, 1, 2, 3, 0xff, 0x100, 0x7fffffffull, 0x80000000ull, 0xffffffffull, 0x100000000ull,
 	0x8000000000000000ull, (uint64_t)-1, (uint64_t)-2, 0x123456789abcdef1ull, 0xfffffffe00000001ull,
 };
 #define N_VALUES (sizeof(values) / sizeof(values[0]))
-
-/* 0 when the JIT compiled the program and agrees with the interpreter. */
-static int agree(const struct comb_insn *insns, size_t count)
-{
-	static struct comb_vm *vm;
-	if (!vm && comb_vm_new(NULL, &vm))
-		return -1;
-	struct comb_prog *prog = NULL;
-	char err[256];
-	if (comb_prog_load(vm, insns, count, NULL, &prog, err, sizeof(err))) {
-		fprintf(stderr, "  load: %s\n", err);
-		return -1;
-	}
-	uint8_t mem[2][128];
-	uint64_t r0[2];
-	int rc[2];
-	for (int e = 0; e < 2; e++) {
-		memset(mem[e], 0x5a, sizeof(mem[e]));
-		struct comb_run_opts opts = { .sz = sizeof(opts), .engine = e ? COMB_ENGINE_JIT : COMB_ENGINE_INTERP,
-					      .args = { (uintptr_t)mem[e] } };
-		r0[e] = 0;
-		rc[e] = comb_prog_run(prog, &opts, &r0[e]);
-	}
-	int bad = !prog->jit || rc[0] != rc[1] || r0[0] != r0[1] || memcmp(mem[0], mem[1], sizeof(mem[0]));
-	if (bad)
-		fprintf(stderr, "  %s: interp rc %d r0 %#llx, jit rc %d r0 %#llx\n",
-			prog->jit ? "compiled" : "NOT compiled", rc[0], (unsigned long long)r0[0], rc[1],
-			(unsigned long long)r0[1]);
-	comb_prog_free(prog);
-	return bad;
-}
-
-/* Stores r0 and r2-r9 at r1 + 8 * r (the tests never write r1), then
- * exits: every register's final value shows. Returns the count written. */
-static size_t dump_regs(struct comb_insn *p)
-{
-	size_t n = 0;
-	for (int r = 0; r <= 9; r++)
-		if (r != 1)
-			p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 1, r, (int16_t)(8 * r));
-	p[n++] = (struct comb_insn)EXIT();
-	return n;
-}
-
-static void put_lddw(struct comb_insn *p, size_t *n, int reg, uint64_t value)
-{
-	struct comb_insn pair[] = { LDDW(reg, value) };
-	p[(*n)++] = pair[0];
-	p[(*n)++] = pair[1];
-}
 
 TEST(jit_lea_fusions_match_the_interpreter)
 {
@@ -88,21 +38,21 @@ TEST(jit_lea_fusions_match_the_interpreter)
 					p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_K | COMB_ALU_MUL, 5, 0, 0, factors[f]);
 					p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_K | COMB_ALU_ADD, 5, 0, 0, addends[a]);
 					p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_K | COMB_ALU_MUL, 7, 0, 0, factors[f]);
-					n += dump_regs(p + n);
-					failures += agree(p, n) != 0;
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
 				}
 			/* rD = rS; rD += rT over register pairs, including rT == rD and r13/rbp bases. */
 			for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++) {
 				int d = regs[r][0], s = regs[r][1], t = regs[r][2];
 				struct comb_insn p[32];
 				size_t n = 0;
-				put_lddw(p, &n, d, 0x0123456789abcdefull);
-				put_lddw(p, &n, t, values[(v * 7 + 3) % N_VALUES]);
-				put_lddw(p, &n, s, values[v]);
+				jit_put_lddw(p, &n, d, 0x0123456789abcdefull);
+				jit_put_lddw(p, &n, t, values[(v * 7 + 3) % N_VALUES]);
+				jit_put_lddw(p, &n, s, values[v]);
 				p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_X | COMB_ALU_MOV, d, s, 0, 0);
 				p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_X | COMB_ALU_ADD, d, t, 0, 0);
-				n += dump_regs(p + n);
-				failures += agree(p, n) != 0;
+				jit_put_dump(p, &n);
+				failures += jit_compare(p, n, false, NULL) != 0;
 			}
 		}
 	}
@@ -135,8 +85,8 @@ TEST(jit_and_test_fusion_matches_the_interpreter)
 						p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 0, 6);
 					else
 						p[n++] = (struct comb_insn)MOV64_IMM(6, 7);
-					n += dump_regs(p + n);
-					failures += agree(p, n) != 0;
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
 				}
 			}
 	CHECK_EQ(failures, 0);
@@ -168,8 +118,8 @@ TEST(jit_branches_reusing_alu_flags_match_the_interpreter)
 									reg ? 4 : 0, 0, reg ? 0 : imm);
 					p[n++] = (struct comb_insn)INSN(jcls | COMB_SRC_K | conds[c], 3, 0, 1, 0);
 					p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_OR, 0, 1);
-					n += dump_regs(p + n);
-					failures += agree(p, n) != 0;
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
 				}
 	/* A jump lands between the ALU instruction and the test: its flags are not the test's. */
 	for (size_t v = 0; v < N_VALUES; v++) {
@@ -180,8 +130,8 @@ TEST(jit_branches_reusing_alu_flags_match_the_interpreter)
 		p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_AND, 4, 0);
 		p[n++] = (struct comb_insn)INSN(COMB_CLS_JMP | COMB_SRC_K | COMB_JMP_JEQ, 3, 0, 1, 0);
 		p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_OR, 0, 1);
-		n += dump_regs(p + n);
-		failures += agree(p, n) != 0;
+		jit_put_dump(p, &n);
+		failures += jit_compare(p, n, false, NULL) != 0;
 	}
 	CHECK_EQ(failures, 0);
 }
@@ -209,16 +159,16 @@ TEST(jit_division_liveness_and_register_shifts_match_the_interpreter)
 						p[n++] = (struct comb_insn)MOV64_IMM(0, 1);
 						p[n++] = (struct comb_insn)MOV64_IMM(3, 2);
 					}
-					n += dump_regs(p + n);
-					failures += agree(p, n) != 0;
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
 				}
 				for (size_t sh = 0; sh < sizeof(shifts); sh++) {
 					struct comb_insn p[40] = { LDDW(4, 0x4444bbbb4444bbbbull), LDDW(s, (v * 13) & 127),
 								   LDDW(d, values[v]) };
 					size_t n = 6;
 					p[n++] = (struct comb_insn)INSN(alu | COMB_SRC_X | shifts[sh], d, s, 0, 0);
-					n += dump_regs(p + n);
-					failures += agree(p, n) != 0;
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
 				}
 			}
 	CHECK_EQ(failures, 0);
@@ -246,8 +196,8 @@ TEST(jit_aligned_loop_heads_match_the_interpreter)
 		p[n] = (struct comb_insn)INSN(COMB_CLS_JMP | COMB_SRC_K | COMB_JMP_JLT, 2, 0,
 					      (int16_t)((int64_t)head - (int64_t)n - 1), 20);
 		n++;
-		n += dump_regs(p + n);
-		failures += agree(p, n) != 0;
+		jit_put_dump(p, &n);
+		failures += jit_compare(p, n, false, NULL) != 0;
 	}
 	CHECK_EQ(failures, 0);
 }

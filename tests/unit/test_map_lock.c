@@ -23,24 +23,16 @@
 #include "../test.h"
 #include "comb/map.h"
 #include "maps/internal.h"
+#include "map_build.h"
 
 #define LOCK_ITERS   20000
 #define LOCK_THREADS 3
 #define LOCK_PROCS   2
 
+/* A hash map (4-byte keys, 8-byte values): its family has a repair step. */
 static struct comb_map *lock_test_map(uint32_t max_entries)
 {
-	struct comb_map_def def = {
-		.sz = sizeof(def), .name = "locktest", .type = COMB_MAP_HASH, .key_size = 4,
-		.value_size = 8, .max_entries = max_entries,
-	};
-	struct comb_map *map = NULL;
-	char err[256];
-	if (comb_map_create(&def, &map, err, sizeof(err))) {
-		fprintf(stderr, "  create: %s\n", err);
-		return NULL;
-	}
-	return map;
+	return test_map_create("locktest", COMB_MAP_HASH, 4, 8, max_entries);
 }
 
 /* A word of the header nobody else uses (the reserved pad). */

@@ -20,6 +20,7 @@
 #include "comb/object.h"
 #include "comb/vm.h"
 #include "maps/queue.h"
+#include "prog_objects.h"
 
 static struct comb_map *new_map(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
 				uint32_t flags, uint64_t extra)
@@ -286,33 +287,12 @@ TEST(maptypes_queue_threads_lose_nothing)
 
 /* ---- from a program ------------------------------------------------------ */
 
-static struct comb_object *open_progs_object(const char *name, struct comb_vm **vm)
+/* Map semantics, not verification (bloom_add_test keeps its loop counter in
+ * a 4-byte slot at fp-4, which neither the kernel's verifier nor comb's can
+ * bound): the object loads unverified and the tests name the engines. */
+static struct comb_object *open_maps_object(struct comb_vm **vm)
 {
-	char exe[PATH_MAX - 128], path[PATH_MAX], err[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(path, sizeof(path), "%s/progs/%s", exe, name);
-	struct comb_object *obj = NULL;
-	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  open %s: %s (built by make into $(BUILD)/progs)\n", path, err);
-		return NULL;
-	}
-	/* Map semantics, not verification (bloom_add_test keeps its loop
-	 * counter in a 4-byte slot at fp-4, which neither the kernel's verifier
-	 * nor comb's can bound): load unverified and name the engines
-	 * explicitly. */
-	if (comb_vm_new(NULL, vm) != 0 || comb_object_set_verify(obj, false) != 0 ||
-	    comb_object_load(obj, *vm, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  load %s: %s\n", path, err);
-		comb_object_close(obj);
-		return NULL;
-	}
-	return obj;
+	return prog_object_load_unverified("helpers_maps.bpf.o", vm);
 }
 
 static int64_t run_named(struct comb_object *obj, const char *prog, enum comb_engine engine)
@@ -331,7 +311,7 @@ TEST(maptypes_from_bpf_program)
 	for (int e = 0; e < 2; e++) {
 		enum comb_engine engine = e ? COMB_ENGINE_CHECKED : COMB_ENGINE_INTERP;
 		struct comb_vm *vm = NULL;
-		struct comb_object *obj = open_progs_object("helpers_maps.bpf.o", &vm);
+		struct comb_object *obj = open_maps_object(&vm);
 		CHECK(obj);
 		CHECK_EQ(run_named(obj, "queue_stack_order", engine), 23455432);
 		CHECK_EQ(run_named(obj, "bloom_add_test", engine), 10);

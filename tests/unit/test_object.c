@@ -17,18 +17,11 @@
 #include "comb/object.h"
 #include "loader/internal.h"
 #include "../test.h"
+#include "prog_objects.h"
 
 static unsigned char *object_read(const char *name, size_t *size, char *path, size_t path_len)
 {
-	char exe[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	if ((size_t)snprintf(path, path_len, "%.3800s/progs/%.100s", exe, name) >= path_len)
+	if (prog_object_path(name, path, path_len))
 		return NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -46,22 +39,6 @@ static unsigned char *object_read(const char *name, size_t *size, char *path, si
 	fclose(f);
 	*size = (size_t)len;
 	return buf;
-}
-
-static struct comb_object *object_open_test(const char *name)
-{
-	char path[PATH_MAX], err[512];
-	size_t size;
-	unsigned char *buf = object_read(name, &size, path, sizeof(path));
-	if (!buf)
-		return NULL;
-	free(buf);
-	struct comb_object *obj = NULL;
-	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err)) != 0) {
-		fprintf(stderr, "  open %s: %s\n", path, err);
-		return NULL;
-	}
-	return obj;
 }
 
 static uint64_t object_run(struct comb_object *obj, const char *prog)
@@ -88,7 +65,7 @@ static void *object_map_value(struct comb_object *obj, const char *map)
 
 TEST(object_lists_programs_and_maps)
 {
-	struct comb_object *obj = object_open_test("obj_globals.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_globals.bpf.o");
 	CHECK(obj);
 	struct comb_object_prog_info pi;
 	CHECK_EQ(comb_object_prog_count(obj), 3);
@@ -134,7 +111,7 @@ TEST(object_lists_programs_and_maps)
 
 TEST(object_runs_with_globals_and_maps)
 {
-	struct comb_object *obj = object_open_test("obj_globals.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_globals.bpf.o");
 	struct comb_vm *vm = NULL;
 	char err[512];
 	CHECK(obj);
@@ -162,7 +139,7 @@ TEST(object_runs_with_globals_and_maps)
 
 TEST(object_set_global_configures_rodata)
 {
-	struct comb_object *obj = object_open_test("obj_globals.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_globals.bpf.o");
 	struct comb_vm *vm = NULL;
 	char err[512];
 	CHECK(obj);
@@ -190,7 +167,7 @@ TEST(object_set_global_configures_rodata)
 
 TEST(object_subprogram_appended_once)
 {
-	struct comb_object *obj = object_open_test("obj_globals.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_globals.bpf.o");
 	struct comb_vm *vm = NULL;
 	char err[512];
 	CHECK(obj);
@@ -221,7 +198,7 @@ TEST(object_subprogram_appended_once)
 
 TEST(object_legacy_maps_section)
 {
-	struct comb_object *obj = object_open_test("obj_legacy.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_legacy.bpf.o");
 	struct comb_vm *vm = NULL;
 	char err[512];
 	CHECK(obj);
@@ -247,7 +224,7 @@ TEST(object_legacy_maps_section)
 
 TEST(object_map_in_map_and_prog_array_values)
 {
-	struct comb_object *obj = object_open_test("obj_mapinmap.bpf.o");
+	struct comb_object *obj = prog_object_open("obj_mapinmap.bpf.o");
 	struct comb_vm *vm = NULL;
 	char err[512];
 	CHECK(obj);

@@ -21,20 +21,11 @@
 #include "../test.h"
 #include "comb/map.h"
 #include "maps/internal.h"
+#include "map_build.h"
 
 static struct comb_map *pin_make(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries)
 {
-	struct comb_map_def def = {
-		.sz = sizeof(def), .name = "pinned", .type = type, .key_size = key_size,
-		.value_size = value_size, .max_entries = max_entries,
-	};
-	struct comb_map *map = NULL;
-	char err[256];
-	if (comb_map_create(&def, &map, err, sizeof(err))) {
-		fprintf(stderr, "  create: %s\n", err);
-		return NULL;
-	}
-	return map;
+	return test_map_create("pinned", type, key_size, value_size, max_entries);
 }
 
 static const char *pin_name(const char *what)

@@ -199,3 +199,116 @@ TEST(verifier_dynptr_must_be_initialized)
 	CHECK_EQ(res.error_insn, 9);
 	CHECK(strstr(res.message, "is not an initialized dynptr") != NULL);
 }
+
+/* --- precision: scalars compared only where a safety decision used them --- */
+
+TEST(verifier_precision_prunes_counters_no_check_reads)
+{
+	/* 300 iterations, each adds 1 or 2 at random to r6, which nothing
+	 * checks: with every scalar compared the states grow with the number
+	 * of distinct sums (past the budget); with precision only the loop
+	 * counter r7 (it decides the exit) is compared. */
+	struct comb_insn p[] = {
+		MOV64_IMM(6, 0), MOV64_IMM(7, 0),
+		CALL_HELPER(BPF_FUNC_get_prandom_u32),          /* 2: loop head */
+		ALU64_IMM(COMB_ALU_AND, 0, 1),
+		JMP_IMM(COMB_JMP_JEQ, 0, 0, 2),
+		ALU64_IMM(COMB_ALU_ADD, 6, 1), JA(1),
+		ALU64_IMM(COMB_ALU_ADD, 6, 2),
+		ALU64_IMM(COMB_ALU_ADD, 7, 1),
+		JMP_IMM(COMB_JMP_JLT, 7, 300, -8),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), 0);
+	CHECK(res.insns_processed < 10000);
+}
+
+TEST(verifier_precision_offset_from_join_is_compared)
+{
+	/* r6 is 0 on the path explored first, 600 on the other; both join at
+	 * insn 5 before r6 moves a stack pointer: the join must not prune the
+	 * second path, whose access leaves the frame. */
+	struct comb_insn p[] = {
+		ST_MEM(COMB_SIZE_DW, 10, -8, 0),
+		CALL_HELPER(BPF_FUNC_get_prandom_u32),
+		MOV64_IMM(6, 600),
+		JMP_IMM(COMB_JMP_JGT, 0, 5, 1),
+		MOV64_IMM(6, 0),
+		MOV64_REG(1, 10),                               /* 5: join */
+		ALU64_IMM(COMB_ALU_ADD, 1, -8),
+		ALU64_REG(COMB_ALU_ADD, 1, 6),
+		LDX_MEM(COMB_SIZE_B, 0, 1, 0),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), -EACCES);
+	CHECK_EQ(res.error_insn, 8);
+	CHECK(strstr(res.message, "outside the 512-byte frame") != NULL);
+}
+
+TEST(verifier_precision_follows_spills_to_the_stack)
+{
+	/* The offset is spilled on each path (0 first, 600 second) and the
+	 * paths join with equal registers: the slot decides, so it is precise. */
+	struct comb_insn p[] = {
+		ST_MEM(COMB_SIZE_DW, 10, -8, 0),
+		CALL_HELPER(BPF_FUNC_get_prandom_u32),
+		MOV64_IMM(6, 600),
+		STX_MEM(COMB_SIZE_DW, 10, 6, -16),
+		JMP_IMM(COMB_JMP_JGT, 0, 5, 2),
+		MOV64_IMM(6, 0),
+		STX_MEM(COMB_SIZE_DW, 10, 6, -16),
+		MOV64_IMM(6, 0),                                /* 7: join */
+		LDX_MEM(COMB_SIZE_DW, 7, 10, -16),
+		MOV64_REG(1, 10), ALU64_IMM(COMB_ALU_ADD, 1, -8),
+		ALU64_REG(COMB_ALU_ADD, 1, 7),
+		LDX_MEM(COMB_SIZE_B, 0, 1, 0),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), -EACCES);
+	CHECK_EQ(res.error_insn, 12);
+	/* The same with 0 on both paths is safe. */
+	p[2] = (struct comb_insn)MOV64_IMM(6, 0);
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), 0);
+}
+
+TEST(verifier_precision_branch_decided_by_a_value)
+{
+	/* `if r6 < 10` is always taken when r6 is 0: the dead path (a load
+	 * through a number) is skipped; with r6 600 it runs and is refused. */
+	struct comb_insn p[] = {
+		CALL_HELPER(BPF_FUNC_get_prandom_u32),
+		MOV64_IMM(6, 600),
+		JMP_IMM(COMB_JMP_JGT, 0, 5, 1),
+		MOV64_IMM(6, 0),
+		JMP_IMM(COMB_JMP_JLT, 6, 10, 2),                /* 4: join */
+		LDX_MEM(COMB_SIZE_DW, 0, 0, 0),
+		EXIT(),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), -EACCES);
+	CHECK_EQ(res.error_insn, 5);
+}
+
+TEST(verifier_precision_bound_through_a_copy)
+{
+	/* r0 and r6 are copies; `if r6 > r9` bounds r0 too, so r0's access
+	 * depends on r9: 7 on the first path, 100 on the second. */
+	struct comb_insn p[] = {
+		ST_MEM(COMB_SIZE_DW, 10, -8, 0),
+		CALL_HELPER(BPF_FUNC_get_prandom_u32), MOV64_REG(8, 0),
+		CALL_HELPER(BPF_FUNC_get_prandom_u32), MOV64_REG(6, 0),
+		MOV64_IMM(9, 100),
+		JMP_IMM(COMB_JMP_JGT, 8, 5, 1),
+		MOV64_IMM(9, 7),
+		JMP_REG(COMB_JMP_JGT, 6, 9, 5),                 /* 8: join */
+		MOV64_REG(1, 10), ALU64_IMM(COMB_ALU_ADD, 1, -8),
+		ALU64_REG(COMB_ALU_ADD, 1, 0),
+		LDX_MEM(COMB_SIZE_B, 0, 1, 0),
+		EXIT(),
+		MOV64_IMM(0, 0), EXIT(),
+	};
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), -EACCES);
+	CHECK_EQ(res.error_insn, 12);
+	p[5] = (struct comb_insn)MOV64_IMM(9, 7); /* 7 on both paths: safe */
+	CHECK_EQ(VERIFY(p, BPF_PROG_TYPE_XDP), 0);
+}

@@ -20,6 +20,7 @@
 #include "comb/verifier.h"
 #include "comb/vm.h"
 #include "insn_build.h"
+#include "prog_objects.h"
 
 /* r0 = *(u8 *)(r1 + 0): safe for a socket filter (skb->len's low byte). */
 static const struct comb_insn read_ctx[] = {
@@ -97,28 +98,9 @@ TEST(verify_rejected_program_stays_unverified)
 	comb_vm_free(vm);
 }
 
-static struct comb_object *open_prog_object(const char *name)
-{
-	char exe[PATH_MAX - 128], path[PATH_MAX], err[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(path, sizeof(path), "%s/progs/%s", exe, name);
-	struct comb_object *obj = NULL;
-	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err))) {
-		fprintf(stderr, "  open %s: %s (built by make into $(BUILD)/progs)\n", path, err);
-		return NULL;
-	}
-	return obj;
-}
-
 TEST(verify_object_load_rejects_unsafe_programs)
 {
-	struct comb_object *obj = open_prog_object("verify_unsafe.bpf.o");
+	struct comb_object *obj = prog_object_open("verify_unsafe.bpf.o");
 	CHECK(obj);
 	struct comb_vm *vm = NULL;
 	CHECK_EQ(comb_vm_new(NULL, &vm), 0);
@@ -144,7 +126,7 @@ TEST(verify_object_load_rejects_unsafe_programs)
 
 TEST(verify_object_load_marks_safe_programs)
 {
-	struct comb_object *obj = open_prog_object("verify_safe.bpf.o");
+	struct comb_object *obj = prog_object_open("verify_safe.bpf.o");
 	CHECK(obj);
 	struct comb_vm *vm = NULL;
 	CHECK_EQ(comb_vm_new(NULL, &vm), 0);
