@@ -9,6 +9,7 @@
 #include "object.h"
 #include "testrun.h"
 #include "xdp.h"
+#include "xdp_live.h"
 #include "verifier.h"
 #define COMB_VERSION "0.1.0"
 #endif
