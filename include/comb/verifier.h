@@ -83,8 +83,10 @@ int comb_verify_prog(const struct comb_prog *prog, const struct comb_verify_opts
 
 /* comb_verify_prog, and when the program is proven safe mark it verified:
  * COMB_ENGINE_DEFAULT then runs it in the JIT (the interpreter where the JIT
- * has no code for it) instead of the checked interpreter. Call it before the
- * program's first run; comb_object_load does for every program it loads. */
+ * has no code for it) instead of the checked interpreter, and the JIT
+ * recompiles it without the work the proof made unnecessary (zero-extensions
+ * of values known to fit in 32 bits). Call it before the program's first run,
+ * never while it runs; comb_object_load does for every program it loads. */
 int comb_prog_verify(struct comb_prog *prog, const struct comb_verify_opts *opts,
 		     struct comb_verify_result *res);
 

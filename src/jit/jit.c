@@ -135,6 +135,7 @@ struct jit_compiler {
 	uint64_t blind_seed, blind_state;
 	size_t err_exit, abort_exit, eloop_exit, callx_exit, insn_exit;
 	size_t body;
+	size_t dropped;      /* instructions prog->facts left without code */
 };
 
 /* ---- local forward branches inside one instruction's code ---- */
@@ -1411,6 +1412,26 @@ static bool ensure_room(struct jit_compiler *c)
 	return true;
 }
 
+/* How many instructions from i a verifier fact (prog->facts) makes no-ops:
+ * a zero-extension of a register whose upper half is zero on every path,
+ * `wX = wX` or `rX <<= 32; rX >>= 32` (nothing jumping between the two).
+ * They get no code; the flags after them are unknown. */
+static size_t fact_noops(struct jit_compiler *c, size_t i)
+{
+	const uint8_t *facts = c->prog->facts;
+	const struct dinsn *d = &c->code[i];
+	if (!facts || !(facts[i] & COMB_FACT_ZEXT_REDUNDANT))
+		return 0;
+	size_t n = 0;
+	if (d->kind == H_MOV32_X && d->src == d->dst)
+		n = 1;
+	else if (d->kind == H_LSH64_K && d->imm == 32 && i + 1 < c->prog->count && !c->is_target[i + 1] &&
+		 d[1].kind == H_RSH64_K && d[1].imm == 32 && d[1].dst == d->dst)
+		n = 2;
+	c->dropped += n;
+	return n;
+}
+
 /* The one emission pass; fills c->off, c->flags, c->target, c->fix. */
 static int emit_pass(struct jit_compiler *c)
 {
@@ -1435,6 +1456,15 @@ static int emit_pass(struct jit_compiler *c)
 			emit_imm64(c, reg_map[d->dst], c->code[i + 1].imm64);
 			bounds_note(c, i);
 			c->off[++i] = (uint32_t)c->b.len;
+			continue;
+		}
+		size_t noops = fact_noops(c, i);
+		if (noops) {
+			bounds_note(c, i);
+			if (noops == 2) {
+				c->off[++i] = (uint32_t)c->b.len;
+				bounds_note(c, i);
+			}
 			continue;
 		}
 		size_t covered = 0;
@@ -1711,6 +1741,7 @@ static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool 
 	}
 	jit->size = size;
 	jit->count = c->prog->count;
+	jit->dropped = c->dropped;
 	return 0;
 }
 
@@ -1768,8 +1799,38 @@ void comb_jit_free(struct comb_jit_code *jit)
 {
 	if (!jit)
 		return;
+	free(jit->facts);
 	comb_jit_mem_free(&jit->mem);
 	free(jit); /* the offsets live in the same block */
+}
+
+/* Recompiling costs one decode and one compile (as at load); only done
+ * when some instruction has a fact. */
+void comb_jit_apply_facts(struct comb_prog *prog, uint8_t *facts)
+{
+	if (!prog->jit || !facts) {
+		free(facts);
+		return;
+	}
+	struct dinsn *generic = calloc(prog->count, sizeof(*generic));
+	struct comb_jit_code *jit = NULL;
+	uint8_t *old = prog->facts;
+	prog->facts = facts;
+	if (!generic || comb_decode(prog, generic, NULL, 0) || comb_jit_compile(prog, generic, &jit)) {
+		prog->facts = old; /* keep the code (and facts) there are */
+		free(facts);
+		free(generic);
+		return;
+	}
+	free(generic);
+	jit->facts = facts;
+	comb_jit_free(prog->jit);
+	prog->jit = jit;
+}
+
+size_t comb_jit_facts_dropped(const struct comb_jit_code *jit)
+{
+	return jit ? jit->dropped : 0;
 }
 
 const uint8_t *comb_jit_code_bytes(const struct comb_jit_code *jit, size_t *size)

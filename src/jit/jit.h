@@ -22,6 +22,13 @@ struct comb_jit_code;
  * Returns 0, -ENOTSUP (use the interpreter) or -ENOMEM. */
 int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, struct comb_jit_code **out);
 void comb_jit_free(struct comb_jit_code *jit);
+/* The verifier proved facts (prog->facts, see vm/internal.h; the array is
+ * taken, NULL: none) of prog: recompile its native code to use them. Once,
+ * after verification; the old code is freed, so no run may be in progress.
+ * Programs without native code drop the facts. */
+void comb_jit_apply_facts(struct comb_prog *prog, uint8_t *facts);
+/* Instructions of the native code that the facts left without code. */
+size_t comb_jit_facts_dropped(const struct comb_jit_code *jit);
 
 /* Run rs (prog = rs->prog, from instruction rs->start) in native code.
  * Same contract as the interpreter engines. */
@@ -76,6 +83,8 @@ struct comb_jit_code {
 	struct jit_mem_ref mem;
 	uint32_t *offsets;  /* count + 1: each instruction's code */
 	size_t count;
+	uint8_t *facts;     /* the verifier's facts compiled in (prog->facts), NULL if none */
+	size_t dropped;     /* instructions the facts made no-ops (no code) */
 };
 
 /* Signature of the entry stub at the start of every program's code. */

@@ -77,7 +77,14 @@ struct venv {
 	uint32_t ctx_arg_type[12];
 	/* Per map: offset of its value's bpf_spin_lock (spin_lock.c), NULL until asked. */
 	int64_t *lock_off;
+	/* Facts for the engines (verifier.c): per instruction, ZEXT_* of a
+	 * `wX = wX`; NULL when the caller wants none. */
+	uint8_t *zext;
 };
+
+/* venv.zext values: not reached yet, upper half zero on every visit so far
+ * (the register was then marked precise, so pruning keeps it so), needed. */
+enum { ZEXT_UNSEEN = 0, ZEXT_REDUNDANT = 1, ZEXT_NEEDED = 2 };
 
 /* vreg.map of a map taken out of a map-in-map (VT_MAP_PTR) and of its
  * values: the outer map's index with this bit; the inner template gives
@@ -191,6 +198,15 @@ void verifier_stack_note_write(struct venv *env, struct vstate *st, int frameno,
 int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
 		 const struct btf *btf, const struct comb_map_info *inner_maps,
 		 struct comb_verify_result *res);
+/* Same, and on success *facts (when facts is not NULL) becomes a malloc'd
+ * array of COMB_FACT_* bits per instruction (vm/internal.h), or NULL when
+ * no instruction has one. */
+int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
+		       const struct btf *btf, const struct comb_map_info *inner_maps,
+		       struct comb_verify_result *res, uint8_t **facts);
+/* Give prog the facts of its successful verification (taking the array) and
+ * recompile its native code with them (jit.c's comb_jit_apply_facts). */
+void verifier_record_facts(struct comb_prog *prog, uint8_t *facts);
 uint32_t verifier_new_id(struct venv *env);
 int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx);
 int verifier_subprog_of(const struct venv *env, size_t idx);

@@ -34,6 +34,7 @@
 
 #include "comb/asm.h"
 #include "verifier/helper_protos.h"
+#include "jit/jit.h"
 #include "verifier/internal.h"
 #include "vm/internal.h"
 
@@ -963,6 +964,36 @@ static void trace_insn(struct venv *env, struct vstate *st, size_t idx)
 	verifier_log_state(env, st);
 }
 
+/* A zero-extension of its destination: `wX = wX`, or the first of
+ * `rX <<= 32; rX >>= 32` (LLVM's without ALU32). */
+static bool is_zext(const struct venv *env, size_t idx)
+{
+	const struct comb_insn *in = &env->insns[idx];
+	if (in->code == (COMB_CLS_ALU | COMB_ALU_MOV | COMB_SRC_X))
+		return in->off == 0 && in->src == in->dst;
+	const struct comb_insn *next = in + 1;
+	return in->code == (COMB_CLS_ALU64 | COMB_ALU_LSH | COMB_SRC_K) && in->imm == 32 && idx + 1 < env->count &&
+	       next->code == (COMB_CLS_ALU64 | COMB_ALU_RSH | COMB_SRC_K) && next->imm == 32 && next->dst == in->dst;
+}
+
+/* Facts for the engines: is the zero-extension at idx a no-op on this
+ * visit (X a scalar whose upper half is zero)? A fact holds only if it held
+ * on every visit; while it holds, X is marked precise so a state pruned
+ * against this path's checkpoints has the same property. */
+static void note_zext(struct venv *env, const struct vstate *st, size_t idx)
+{
+	const struct comb_insn *in = &env->insns[idx];
+	if (!env->zext || in->dst >= 10 || env->zext[idx] == ZEXT_NEEDED || !is_zext(env, idx))
+		return;
+	const struct vreg *r = &vstate_cur((struct vstate *)st)->regs[in->dst];
+	if (r->type != VT_SCALAR || r->var.umax > UINT32_MAX) {
+		env->zext[idx] = ZEXT_NEEDED;
+		return;
+	}
+	env->zext[idx] = ZEXT_REDUNDANT;
+	verifier_mark_precise(env, st, in->dst);
+}
+
 /* Run one path from idx until it ends. 0 when it ended safely. */
 static int explore(struct venv *env, struct vstate *st, size_t idx, struct vcheck **cp)
 {
@@ -984,6 +1015,7 @@ static int explore(struct venv *env, struct vstate *st, size_t idx, struct vchec
 			return -ENOMEM;
 		if (env->log_level >= 2)
 			trace_insn(env, st, idx);
+		note_zext(env, st, idx);
 		const struct comb_insn *in = &env->insns[idx];
 		uint8_t cls = COMB_CLASS(in->code);
 		size_t before = env->npending;
@@ -1129,6 +1161,7 @@ static void env_free(struct venv *env)
 	free(env->sub_start);
 	free(env->sub_depth);
 	free(env->lock_off);
+	free(env->zext);
 	if (env->own_btf)
 		btf__free((struct btf *)env->btf);
 }
@@ -1191,10 +1224,32 @@ static int env_setup_btf(struct venv *env, const struct comb_verify_opts *opts, 
 	return verifier_btf_ctx_init(env);
 }
 
+/* The per-instruction COMB_FACT_* bits of a finished verification, NULL if none. */
+static uint8_t *collect_facts(const struct venv *env)
+{
+	bool any = false;
+	for (size_t i = 0; i < env->count && !any; i++)
+		any = env->zext[i] == ZEXT_REDUNDANT;
+	uint8_t *facts = any ? calloc(env->count, 1) : NULL;
+	for (size_t i = 0; facts && i < env->count; i++)
+		if (env->zext[i] == ZEXT_REDUNDANT)
+			facts[i] |= COMB_FACT_ZEXT_REDUNDANT;
+	return facts;
+}
+
 int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
 		 const struct btf *btf, const struct comb_map_info *inner_maps,
 		 struct comb_verify_result *res)
 {
+	return verifier_run_facts(insns, count, opts, btf, inner_maps, res, NULL);
+}
+
+int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
+		       const struct btf *btf, const struct comb_map_info *inner_maps,
+		       struct comb_verify_result *res, uint8_t **facts)
+{
+	if (facts)
+		*facts = NULL;
 	if (!res)
 		return -EINVAL;
 	memset(res, 0, sizeof(*res));
@@ -1211,6 +1266,10 @@ int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_
 	struct venv env;
 	env_init(&env, insns, count, opts, res);
 	env.inner_maps = inner_maps;
+	if (facts && !(env.zext = calloc(count, 1))) {
+		env_free(&env);
+		return -ENOMEM;
+	}
 	int rc = env_setup_btf(&env, opts, btf);
 	if (!rc)
 		rc = find_subprogs(&env);
@@ -1230,6 +1289,8 @@ int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_
 	if (env.log_level >= 1)
 		verifier_log(&env, "%s: %llu instructions processed\n", rc == 0 ? "verified" : "rejected",
 			     (unsigned long long)res->insns_processed);
+	if (rc == 0 && facts)
+		*facts = collect_facts(&env);
 	env_free(&env);
 	return rc;
 }
@@ -1247,5 +1308,17 @@ int comb_verify_prog(const struct comb_prog *prog, const struct comb_verify_opts
 		o.prog_type = prog->prog_type;
 	o.maps = prog->maps;
 	o.map_count = prog->map_count;
-	return comb_verify(prog->insns, prog->count, &o, res);
+	/* Facts only from a verification of the program as it runs (its own
+	 * type): comb_prog_verify() marks it verified after this returns 0. */
+	bool own_type = o.prog_type == prog->prog_type;
+	uint8_t *facts = NULL;
+	int rc = verifier_run_facts(prog->insns, prog->count, &o, NULL, NULL, res, own_type ? &facts : NULL);
+	if (rc == 0 && own_type)
+		verifier_record_facts((struct comb_prog *)prog, facts);
+	return rc;
+}
+
+void verifier_record_facts(struct comb_prog *prog, uint8_t *facts)
+{
+	comb_jit_apply_facts(prog, facts);
 }

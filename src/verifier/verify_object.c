@@ -139,8 +139,13 @@ int comb_verify_object_prog(const struct comb_object *obj, size_t index, const s
 	struct comb_map_info *inner = inner_templates(obj, prog, &rc);
 	if (rc)
 		return rc;
-	rc = verifier_run(prog->insns, prog->count, &o, object_btf(obj, &o), inner, res);
+	bool own_type = o.prog_type == prog->prog_type;
+	uint8_t *facts = NULL;
+	rc = verifier_run_facts(prog->insns, prog->count, &o, object_btf(obj, &o), inner, res,
+				own_type ? &facts : NULL);
 	free(inner);
+	if (rc == 0 && own_type)
+		verifier_record_facts(prog, facts);
 	if (rc == 0)
 		prog->verified = true; /* as comb_prog_verify */
 	if (rc == -EACCES || rc == -E2BIG)

@@ -56,7 +56,17 @@ struct comb_prog {
 	struct comb_jit_code *jit; /* native code (src/jit), NULL if not compiled */
 	bool jit_harden;         /* comb_prog_opts.jit_harden: blind JIT constants */
 	bool verified;           /* proven safe (comb_prog_verify): DEFAULT runs it unchecked */
+	/* Per instruction COMB_FACT_*, from a successful verification; NULL if
+	 * none. Owned by the native code compiled with them (jit->facts), so
+	 * only programs the JIT compiles keep facts (src/jit is their user). */
+	uint8_t *facts;
 };
+
+/* Facts the verifier proved of an instruction on every path (prog->facts). */
+/* COMB_FACT_ZEXT_REDUNDANT: `wX = wX`, or `rX <<= 32` followed by `rX >>=
+ * 32`, with X's upper half already zero: a no-op (the pair is one only
+ * when control reaches the second from the first alone). */
+enum { COMB_FACT_ZEXT_REDUNDANT = 1 };
 
 /* One activation of an engine: the program's run, or a callback a helper
  * runs for it (then parent is the activation that called the helper). */
