@@ -219,6 +219,13 @@ int loader_core_prog(struct comb_object *obj, size_t index, struct loader_core_p
 		     size_t err_len);
 void loader_core_prog_free(struct loader_core_prog *p);
 
+/* "file.c:42: source text" of the source line instruction insn of program
+ * index belongs to: the nearest line_info record at or before it within its
+ * function (line_info marks only the first instruction of each line;
+ * compiler-made line 0 is skipped). NULL without line_info. Valid until the
+ * next call. */
+const char *loader_source_line(const struct comb_object *obj, size_t index, size_t insn);
+
 /* BTF helpers shared by maps_def.c and globals.c (libbpf's struct btf). */
 const struct btf_type *loader_btf_skip_mods(const struct btf *btf, uint32_t id, uint32_t *out_id);
 

@@ -666,21 +666,20 @@ static int create_maps(struct comb_object *obj, char *err, size_t err_len)
  * source line (from line_info) and instruction. */
 static int verify_prog(struct comb_object *obj, struct obj_prog *p, char *err, size_t err_len)
 {
-	char log[4096] = "";
-	struct comb_verify_opts vopts = { .sz = sizeof(vopts), .log_level = 1, .log_buf = log, .log_size = sizeof(log) };
+	struct comb_verify_opts vopts = { .sz = sizeof(vopts) };
 	struct comb_verify_result res;
-	int rc = comb_verify_object_prog(obj, (size_t)(p - obj->progs), &vopts, &res);
+	size_t index = (size_t)(p - obj->progs);
+	int rc = comb_verify_object_prog(obj, index, &vopts, &res);
 	if (rc == 0 || !err || !err_len)
 		return rc;
-	/* The log ends with "source: file.c:42: text" when line_info knows the line.
-	 * The message already names file.c:42; add the text: "... [v->packets++;]". */
-	const char *source = strstr(log, "source: ");
-	if (source && (source = strstr(source + 8, ": ")))
-		source += 2 + strspn(source + 2, " \t");
-	int source_len = source ? (int)strcspn(source, "\n") : 0;
-	snprintf(err, err_len, "%s: prog %s (section %s): verifier: %s%s%.*s%s", obj->name, p->name, p->section,
-		 res.message[0] ? res.message : strerror(-rc), source_len ? " [" : "", source_len, source ? source : "",
-		 source_len ? "]" : "");
+	/* The message already names file.c:42; add the text: "... [v->packets++;]". */
+	const char *line = res.error_insn >= 0 ? loader_source_line(obj, index, (size_t)res.error_insn) : NULL;
+	const char *text = line ? strstr(line, ": ") : NULL; /* after "file.c:42" */
+	if (text)
+		text += 2 + strspn(text + 2, " \t");
+	snprintf(err, err_len, "%s: prog %s (section %s): verifier: %s%s%s%s", obj->name, p->name, p->section,
+		 res.message[0] ? res.message : strerror(-rc), text && *text ? " [" : "", text ? text : "",
+		 text && *text ? "]" : "");
 	return rc;
 }
 
@@ -795,6 +794,26 @@ const char *comb_object_prog_line(const struct comb_object *obj, size_t index, s
 			snprintf(mut->line_buf, sizeof(mut->line_buf), "%s:%u: %s", file ? base_name(file) : "?",
 				 COMB_BTF_LINE(li->line_info[i].line_col), text ? text : "");
 			return mut->line_buf;
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+const char *loader_source_line(const struct comb_object *obj, size_t index, size_t insn)
+{
+	if (!obj || index >= obj->prog_count)
+		return NULL;
+	const struct obj_prog *p = &obj->progs[index];
+	for (size_t k = 0; k < p->seg_count; k++) {
+		const struct loader_segment *seg = &p->segs[k];
+		if (insn < seg->out || insn >= seg->out + seg->len)
+			continue;
+		for (size_t i = insn + 1; i-- > seg->out;) {
+			const char *line = comb_object_prog_line(obj, index, i);
+			const char *num = line ? strchr(line, ':') : NULL;
+			if (num && strncmp(num, ":0:", 3) != 0) /* line 0: compiler-made code */
+				return line;
 		}
 		return NULL;
 	}

@@ -24,32 +24,13 @@
 #include "verifier/internal.h"
 #include "vm/internal.h"
 
-/* "file.c:42: source text" for instruction insn of program index, or NULL. */
-static const char *source_line(const struct comb_object *obj, size_t index, size_t insn)
-{
-	const struct obj_prog *p = &obj->progs[index];
-	for (size_t k = 0; k < p->seg_count; k++) {
-		const struct loader_segment *seg = &p->segs[k];
-		if (insn < seg->out || insn >= seg->out + seg->len)
-			continue;
-		for (size_t i = insn + 1; i-- > seg->out;) {
-			const char *line = comb_object_prog_line(obj, index, i);
-			const char *num = line ? strchr(line, ':') : NULL;
-			if (num && strncmp(num, ":0:", 3) != 0) /* line 0: compiler-made code */
-				return line;
-		}
-		return NULL;
-	}
-	return NULL;
-}
-
 /* res->message = "file.c:42: " + message; the source text is logged. */
 static void add_source_line(const struct comb_object *obj, size_t index, const struct comb_verify_opts *o,
 			    struct comb_verify_result *res)
 {
 	if (res->error_insn < 0)
 		return;
-	const char *line = source_line(obj, index, (size_t)res->error_insn);
+	const char *line = loader_source_line(obj, index, (size_t)res->error_insn);
 	if (!line)
 		return;
 	const char *text = strstr(line, ": ");
