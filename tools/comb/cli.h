@@ -113,6 +113,10 @@ int cli_open_object(const char *path, const struct cli_buffer *buf, bool load,
 int cli_open_object_to_run(const char *path, const struct cli_buffer *buf, bool verify,
 			   struct cli_object *o);
 void cli_object_close(struct cli_object *o);
+/* Load an object opened without load (after the caller set pin options):
+ * create the VM, verify (or not) and load. Prints `comb: PATH: ...` on
+ * failure and returns -errno; the caller closes o. */
+int cli_load_opened_object(const char *path, struct cli_object *o, bool verify);
 /* The program called name, or (name NULL) the only program; an unknown name
  * or several programs without a name is an error listing the programs. */
 int cli_pick_object_prog(const char *path, const struct comb_object *obj, const char *name,

@@ -104,14 +104,8 @@ int cmd_load(int argc, char **argv)
 	comb_object_set_pin_by_name(o.obj, true);
 	if (a.pin_dir && (rc = comb_object_set_pin_dir(o.obj, a.pin_dir)))
 		status = cli_error("%s: --pin-maps %s: %s", a.object, a.pin_dir, strerror(-rc));
-	struct comb_vm_opts vm_opts = { .sz = sizeof(vm_opts) };
-	if (!status && (rc = comb_vm_new(&vm_opts, &o.vm)))
-		status = cli_error("%s: cannot create a VM: %s", a.object, strerror(-rc));
-	char err[1024] = "";
-	if (!status && (rc = comb_object_load(o.obj, o.vm, err, sizeof(err))))
-		status = strncmp(err, a.object, strlen(a.object)) == 0
-			 ? cli_error("%s", err)
-			 : cli_error("%s: cannot load: %s", a.object, err[0] ? err : strerror(-rc));
+	if (!status && cli_load_opened_object(a.object, &o, true))
+		status = CLI_ERROR;
 	if (!status)
 		print_maps(o.obj, a.json);
 	cli_object_close(&o);

@@ -262,22 +262,29 @@ static int open_object(const char *path, const struct cli_buffer *buf, bool load
 	}
 	if (!load)
 		return 0;
-	struct comb_vm_opts vm_opts = { .sz = sizeof(vm_opts) };
-	rc = comb_vm_new(&vm_opts, &o->vm);
-	if (rc) {
-		cli_error("%s: cannot create a VM: %s", path, strerror(-rc));
-		o->vm = NULL;
-	} else {
-		rc = comb_object_set_verify(o->obj, verify);
-		if (!rc)
-			rc = comb_object_load(o->obj, o->vm, err, sizeof(err));
-		if (rc && strncmp(err, path, strlen(path)) == 0)
-			cli_error("%s", err);
-		else if (rc)
-			cli_error("%s: cannot load: %s", path, err[0] ? err : strerror(-rc));
-	}
+	rc = cli_load_opened_object(path, o, verify);
 	if (rc)
 		cli_object_close(o);
+	return rc;
+}
+
+int cli_load_opened_object(const char *path, struct cli_object *o, bool verify)
+{
+	struct comb_vm_opts vm_opts = { .sz = sizeof(vm_opts) };
+	int rc = comb_vm_new(&vm_opts, &o->vm);
+	if (rc) {
+		o->vm = NULL;
+		return cli_error("%s: cannot create a VM: %s", path, strerror(-rc)), rc;
+	}
+	char err[1024] = "";
+	rc = comb_object_set_verify(o->obj, verify);
+	if (!rc)
+		rc = comb_object_load(o->obj, o->vm, err, sizeof(err));
+	/* The loader's messages start with the file name already. */
+	if (rc && strncmp(err, path, strlen(path)) == 0)
+		cli_error("%s", err);
+	else if (rc)
+		cli_error("%s: cannot load: %s", path, err[0] ? err : strerror(-rc));
 	return rc;
 }
 

@@ -87,20 +87,10 @@ static int load_object(struct xdp_session *s)
 	if (rc)
 		return rc;
 	comb_object_set_pin_by_name(s->obj.obj, true);
-	if (cli->no_verify)
-		comb_object_set_verify(s->obj.obj, false); /* and the checked engine runs it */
 	if (cli->pin_maps && (rc = comb_object_set_pin_dir(s->obj.obj, cli->pin_maps)))
 		return cli_error("%s: --pin-maps %s: %s", cli->object, cli->pin_maps, strerror(-rc)), rc;
-	struct comb_vm_opts vm_opts = { .sz = sizeof(vm_opts) };
-	if ((rc = comb_vm_new(&vm_opts, &s->obj.vm)))
-		return cli_error("%s: cannot create a VM: %s", cli->object, strerror(-rc)), rc;
-	char err[1024] = "";
-	rc = comb_object_load(s->obj.obj, s->obj.vm, err, sizeof(err));
-	if (rc && strncmp(err, cli->object, strlen(cli->object)) == 0)
-		cli_error("%s", err);
-	else if (rc)
-		cli_error("%s: cannot load: %s", cli->object, err[0] ? err : strerror(-rc));
-	return rc;
+	/* --no-verify: loaded unverified, and the checked engine runs it. */
+	return cli_load_opened_object(cli->object, &s->obj, !cli->no_verify);
 }
 
 static void list_programs(const struct comb_object *obj, char *out, size_t len)
