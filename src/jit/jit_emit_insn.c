@@ -92,6 +92,12 @@ static void jmp_exit(struct jit_compiler *c, size_t stub)
 	add_fixup(c, (uint32_t)stub);
 }
 
+/* Did the verifier prove fact (COMB_FACT_*) of instruction i (prog->facts)? */
+static bool has_fact(const struct jit_compiler *c, size_t i, uint8_t fact)
+{
+	return c->prog->facts && (c->prog->facts[i] & fact);
+}
+
 /* ---- constant blinding ---- */
 
 static uint64_t next_blind_key(struct jit_compiler *c)
@@ -184,28 +190,38 @@ static void emit_div_core(struct jit_compiler *c, bool w, bool is_signed, bool i
 }
 
 /* Division and modulo by a register: x / 0 = 0, x % 0 = x, x s/ -1 = -x,
- * x s% -1 = 0 (RFC 9669 section 4.1), without ever executing a trapping div. */
+ * x s% -1 = 0 (RFC 9669 section 4.1), without ever executing a trapping div.
+ * The zero test goes when the verifier proved the divisor never 0, the -1
+ * test when it proved INT_MIN / -1 impossible (COMB_FACT_DIV_*). */
 static void emit_div_x(struct jit_compiler *c, bool w, bool is_signed, bool is_mod, int dst, int src)
 {
 	struct x86_buf *b = &c->b;
+	bool test_zero = !has_fact(c, c->cur, COMB_FACT_DIV_NONZERO);
+	bool test_minus1 = is_signed && !has_fact(c, c->cur, COMB_FACT_DIV_NO_OVERFLOW);
 	x86_mov_rr(b, w, X86_R11, src);
-	x86_test_rr(b, w, X86_R11, X86_R11);
-	size_t to_zero = jcc_forward(b, X86_CC_E);
-	size_t to_minus1 = 0;
-	if (is_signed) {
+	size_t to_zero = 0, to_minus1 = 0, to_done2 = 0;
+	if (test_zero) {
+		x86_test_rr(b, w, X86_R11, X86_R11);
+		to_zero = jcc_forward(b, X86_CC_E);
+	}
+	if (test_minus1) {
 		x86_alu_ri(b, w, X86_CMP, X86_R11, -1);
 		to_minus1 = jcc_forward(b, X86_CC_E);
 	}
 	emit_div_core(c, w, is_signed, is_mod, dst);
+	if (!test_zero && !test_minus1)
+		return;
 	size_t to_done = jmp_forward(b);
-	land_here(b, to_zero);
-	if (!is_mod)
-		x86_mov_ri(b, false, dst, 0);
-	else if (!w)
-		x86_mov_rr(b, false, dst, dst);
-	size_t to_done2 = 0;
-	if (is_signed) {
-		to_done2 = jmp_forward(b);
+	if (test_zero) {
+		land_here(b, to_zero);
+		if (!is_mod)
+			x86_mov_ri(b, false, dst, 0);
+		else if (!w)
+			x86_mov_rr(b, false, dst, dst);
+		if (test_minus1)
+			to_done2 = jmp_forward(b);
+	}
+	if (test_minus1) {
 		land_here(b, to_minus1);
 		if (is_mod)
 			x86_mov_ri(b, false, dst, 0);
@@ -576,13 +592,17 @@ static struct comb_map *known_r1_map(const struct jit_compiler *c, size_t i)
 	return NULL;
 }
 
-/* r0 = &value[*(u32 *)r2] of a plain ARRAY map, NULL past its end. */
-static void emit_inline_array_lookup(struct jit_compiler *c, struct comb_map *map)
+/* r0 = &value[*(u32 *)r2] of a plain ARRAY map, NULL past its end; no
+ * bounds check when the verifier proved the key in bounds. */
+static void emit_inline_array_lookup(struct jit_compiler *c, struct comb_map *map, bool in_bounds)
 {
 	struct x86_buf *b = &c->b;
 	x86_load(b, 4, false, X86_R11, X86_RSI, 0); /* index = *(u32 *)key */
-	x86_alu_ri(b, false, X86_CMP, X86_R11, (int32_t)map->info.max_entries);
-	size_t past_end = jcc_forward(b, X86_CC_AE);
+	size_t past_end = 0;
+	if (!in_bounds) {
+		x86_alu_ri(b, false, X86_CMP, X86_R11, (int32_t)map->info.max_entries);
+		past_end = jcc_forward(b, X86_CC_AE);
+	}
 	uint32_t stride = map->value_stride;
 	if (stride && (stride & (stride - 1)) == 0)
 		x86_shift_ri(b, true, X86_SHL, X86_R11, (uint8_t)__builtin_ctz(stride));
@@ -590,6 +610,8 @@ static void emit_inline_array_lookup(struct jit_compiler *c, struct comb_map *ma
 		x86_imul_ri(b, true, X86_R11, (int32_t)stride);
 	x86_mov_ri(b, true, X86_RAX, (uint64_t)(uintptr_t)map->storage);
 	x86_alu_rr(b, true, X86_ADD, X86_RAX, X86_R11);
+	if (in_bounds)
+		return;
 	size_t done = jmp_forward(b);
 	land_here(b, past_end);
 	x86_mov_ri(b, false, X86_RAX, 0);
@@ -607,7 +629,7 @@ static bool emit_known_map_lookup(struct jit_compiler *c, size_t i)
 		return false;
 	if (map->ops == &comb_array_ops && !map->percpu && !map->holds_pointers && map->storage &&
 	    map->value_stride <= INT32_MAX && map->info.max_entries <= INT32_MAX) {
-		emit_inline_array_lookup(c, map);
+		emit_inline_array_lookup(c, map, has_fact(c, i, COMB_FACT_KEY_IN_BOUNDS));
 		return true;
 	}
 	/* The helper's own path for unchecked runs, minus its dispatch. */
@@ -844,11 +866,13 @@ static int jump_outcome(const struct jit_compiler *c, const struct dinsn *d)
 	}
 }
 
-/* A conditional jump whose outcome the bounds know: a jmp or nothing. */
+/* A conditional jump whose outcome the verifier (COMB_FACT_JUMP_*) or the
+ * bounds know: a jmp or nothing. */
 static bool fold_known_jump(struct jit_compiler *c, size_t i)
 {
 	const struct dinsn *d = &c->code[i];
-	int outcome = jump_outcome(c, d);
+	int outcome = has_fact(c, i, COMB_FACT_JUMP_ALWAYS) ? 1
+		      : has_fact(c, i, COMB_FACT_JUMP_NEVER) ? 0 : jump_outcome(c, d);
 	if (outcome < 0)
 		return false;
 	if (outcome)
@@ -921,6 +945,25 @@ static size_t fact_noops(struct jit_compiler *c, size_t i)
 	return n;
 }
 
+/* How many instructions from i no path reaches (COMB_FACT_DEAD): they
+ * get one ud2 in all (a trap, should control ever get there). */
+static size_t fact_dead_run(struct jit_compiler *c, size_t i)
+{
+	size_t n = 0, count = c->prog->count;
+	while (i + n < count && has_fact(c, i + n, COMB_FACT_DEAD))
+		n += c->code[i + n].kind == H_LDDW && i + n + 1 < count ? 2 : 1;
+	if (n) {
+		x86_byte(&c->b, 0x0f); /* ud2 */
+		x86_byte(&c->b, 0x0b);
+		for (size_t k = 1; k < n; k++)
+			c->off[i + k] = (uint32_t)c->b.len;
+		c->fl.reg = -1;
+		c->ub_known = 0;
+		c->dropped += n;
+	}
+	return n;
+}
+
 /* The one emission pass; fills c->off, c->flags, c->target, c->fix. */
 int jit_emit_pass(struct jit_compiler *c)
 {
@@ -940,6 +983,11 @@ int jit_emit_pass(struct jit_compiler *c)
 			c->ub_known = 0;     /* and other values */
 		}
 		c->fl.reg = -1;
+		size_t dead = fact_dead_run(c, i);
+		if (dead) {
+			i += dead - 1;
+			continue;
+		}
 		const struct dinsn *d = &c->code[i];
 		if (d->kind == H_LDDW) {
 			emit_imm64(c, reg_map[d->dst], c->code[i + 1].imm64);

@@ -328,6 +328,7 @@ static int push_callback(struct venv *env, struct vstate *st, size_t idx, const 
 	struct vstate *cb = vstate_clone(st);
 	if (!cb)
 		return -ENOMEM;
+	env->facts_off = true; /* walked once, run many times (facts.c) */
 	struct vframe *caller = vstate_cur(cb);
 	struct vreg args[6];
 	memcpy(args, caller->regs, sizeof(args));
@@ -522,6 +523,7 @@ int verifier_check_helper_call(struct venv *env, struct vstate *st, size_t idx)
 	}
 	if (changes_pkt_data(p->id))
 		vstate_for_each_reg(st, invalidate_pkt, &env->strict);
+	verifier_facts_note_lookup(env, st, idx, m.map, &m.map_info, &m.key);
 	for (int r = 1; r <= 5; r++)
 		vstate_cur(st)->regs[r].type = VT_NOT_INIT;
 	set_return(env, st, &m);

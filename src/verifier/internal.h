@@ -80,6 +80,10 @@ struct venv {
 	/* Facts for the engines (verifier.c): per instruction, ZEXT_* of a
 	 * `wX = wX`; NULL when the caller wants none. */
 	uint8_t *zext;
+	/* Observations per instruction for the other facts (facts.c), NULL
+	 * when the caller wants none; facts_off: the walk cannot back any. */
+	uint8_t *obs;
+	bool facts_off;
 };
 
 /* venv.zext values: not reached yet, upper half zero on every visit so far
@@ -207,6 +211,12 @@ int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct
 /* Give prog the facts of its successful verification (taking the array) and
  * recompile its native code with them (jit.c's comb_jit_apply_facts). */
 void verifier_record_facts(struct comb_prog *prog, uint8_t *facts);
+/* facts.c: observations made during the walk, and the facts they give. */
+void verifier_facts_note_insn(struct venv *env, const struct vstate *st, size_t idx);
+void verifier_facts_note_branch(struct venv *env, size_t idx, bool goes_on, size_t next, size_t from);
+void verifier_facts_note_lookup(struct venv *env, const struct vstate *st, size_t idx, int map,
+				const struct comb_map_info *info, const struct vreg *key);
+uint8_t *verifier_collect_facts(const struct venv *env);
 uint32_t verifier_new_id(struct venv *env);
 int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx);
 int verifier_subprog_of(const struct venv *env, size_t idx);

@@ -1016,6 +1016,7 @@ static int explore(struct venv *env, struct vstate *st, size_t idx, struct vchec
 		if (env->log_level >= 2)
 			trace_insn(env, st, idx);
 		note_zext(env, st, idx);
+		verifier_facts_note_insn(env, st, idx);
 		const struct comb_insn *in = &env->insns[idx];
 		uint8_t cls = COMB_CLASS(in->code);
 		size_t before = env->npending;
@@ -1064,7 +1065,10 @@ static int explore(struct venv *env, struct vstate *st, size_t idx, struct vchec
 					idx++;
 				}
 			} else {
+				size_t jump = idx;
 				rc = check_cond_jump(env, st, &idx);
+				if (rc >= 0)
+					verifier_facts_note_branch(env, jump, rc == 0, idx, before);
 				if (rc == 1) {
 					for (size_t k = before; k < env->npending; k++)
 						env->pending[k].cp = *cp;
@@ -1162,6 +1166,7 @@ static void env_free(struct venv *env)
 	free(env->sub_depth);
 	free(env->lock_off);
 	free(env->zext);
+	free(env->obs);
 	if (env->own_btf)
 		btf__free((struct btf *)env->btf);
 }
@@ -1224,19 +1229,6 @@ static int env_setup_btf(struct venv *env, const struct comb_verify_opts *opts, 
 	return verifier_btf_ctx_init(env);
 }
 
-/* The per-instruction COMB_FACT_* bits of a finished verification, NULL if none. */
-static uint8_t *collect_facts(const struct venv *env)
-{
-	bool any = false;
-	for (size_t i = 0; i < env->count && !any; i++)
-		any = env->zext[i] == ZEXT_REDUNDANT;
-	uint8_t *facts = any ? calloc(env->count, 1) : NULL;
-	for (size_t i = 0; facts && i < env->count; i++)
-		if (env->zext[i] == ZEXT_REDUNDANT)
-			facts[i] |= COMB_FACT_ZEXT_REDUNDANT;
-	return facts;
-}
-
 int verifier_run(const struct comb_insn *insns, size_t count, const struct comb_verify_opts *opts,
 		 const struct btf *btf, const struct comb_map_info *inner_maps,
 		 struct comb_verify_result *res)
@@ -1266,7 +1258,7 @@ int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct
 	struct venv env;
 	env_init(&env, insns, count, opts, res);
 	env.inner_maps = inner_maps;
-	if (facts && !(env.zext = calloc(count, 1))) {
+	if (facts && (!(env.zext = calloc(count, 1)) || !(env.obs = calloc(count, 1)))) {
 		env_free(&env);
 		return -ENOMEM;
 	}
@@ -1290,7 +1282,7 @@ int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct
 		verifier_log(&env, "%s: %llu instructions processed\n", rc == 0 ? "verified" : "rejected",
 			     (unsigned long long)res->insns_processed);
 	if (rc == 0 && facts)
-		*facts = collect_facts(&env);
+		*facts = verifier_collect_facts(&env);
 	env_free(&env);
 	return rc;
 }

@@ -66,7 +66,23 @@ struct comb_prog {
 /* COMB_FACT_ZEXT_REDUNDANT: `wX = wX`, or `rX <<= 32` followed by `rX >>=
  * 32`, with X's upper half already zero: a no-op (the pair is one only
  * when control reaches the second from the first alone). */
-enum { COMB_FACT_ZEXT_REDUNDANT = 1 };
+/* COMB_FACT_JUMP_ALWAYS / _NEVER: a conditional jump that jumped (fell
+ * through) on every path: a jmp (nothing), no compare.
+ * COMB_FACT_DEAD: reached by no path: needs no code.
+ * COMB_FACT_DIV_NONZERO: a division or modulo by a register that is never
+ * 0; COMB_FACT_DIV_NO_OVERFLOW: a signed one that is never INT_MIN / -1.
+ * COMB_FACT_KEY_IN_BOUNDS: bpf_map_lookup_elem of an ARRAY map whose key
+ * is below max_entries: the lookup cannot fail.
+ * Soundness arguments: src/verifier/facts.c. */
+enum {
+	COMB_FACT_ZEXT_REDUNDANT = 1,
+	COMB_FACT_JUMP_ALWAYS = 2,
+	COMB_FACT_JUMP_NEVER = 4,
+	COMB_FACT_DEAD = 8,
+	COMB_FACT_DIV_NONZERO = 16,
+	COMB_FACT_DIV_NO_OVERFLOW = 32,
+	COMB_FACT_KEY_IN_BOUNDS = 64,
+};
 
 /* One activation of an engine: the program's run, or a callback a helper
  * runs for it (then parent is the activation that called the helper). */
