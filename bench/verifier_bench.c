@@ -13,6 +13,10 @@
  * own loaded at boot), then the median of 3 timed ones. The table gives the
  * median over rounds of the totals, and the programs both accept.
  *
+ * Facts for the JIT (src/verifier/facts.c), first round: how many
+ * instructions of the accepted programs got each kind, and the native code
+ * of the programs with facts compiled with and without them.
+ *
  * Memory: the program comb explores most instructions of is verified again
  * in a fresh process (verifier-bench --child PATH IMAGE NAME), whose peak RSS
  * (getrusage) is read before and after the verification: the growth is the
@@ -28,13 +32,24 @@
 #include <unistd.h>
 
 #include "comb/comb.h"
+#include "jit/jit.h"
+#include "vm/internal.h"
 #include "../tests/kernel/real_corpus.h"
 #include "stats.h"
 
 #define DEFAULT_ROUNDS 3
 #define MAX_ROUNDS 21
 
+#define FACT_KINDS 7
+
+struct fact_count {
+	long insns, programs, with_facts;
+	long kind[FACT_KINDS];           /* per COMB_FACT_* bit */
+	size_t code_with, code_without;  /* native bytes of the programs with facts */
+};
+
 struct round {
+	struct fact_count facts;
 	double kernel_us, comb_us;
 	int programs, comb_rejects, kernel_time_missing;
 	/* the program comb explores most of */
@@ -50,6 +65,60 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/* Native code size of prog compiled with facts (owned by the caller's copy). */
+static size_t code_size_with(struct comb_prog *prog, const uint8_t *facts)
+{
+	uint8_t *copy = malloc(prog->count);
+	if (!copy)
+		return 0;
+	memcpy(copy, facts, prog->count);
+	comb_jit_apply_facts(prog, copy);
+	size_t size = 0;
+	comb_prog_jit_code(prog, NULL, &size, NULL);
+	return size;
+}
+
+/* The facts the last verification left on the program, counted. */
+static void count_facts(struct fact_count *fc, const struct real_prog *p)
+{
+	struct comb_prog *prog = comb_object_prog(p->obj, p->index);
+	if (!prog)
+		return;
+	fc->programs++;
+	fc->insns += (long)prog->count;
+	if (!prog->facts)
+		return;
+	fc->with_facts++;
+	for (size_t i = 0; i < prog->count; i++)
+		for (int k = 0; k < FACT_KINDS; k++)
+			fc->kind[k] += (prog->facts[i] >> k) & 1;
+	uint8_t *saved = malloc(prog->count), *none = calloc(prog->count, 1);
+	if (saved && none && prog->jit) {
+		memcpy(saved, prog->facts, prog->count);
+		fc->code_with += code_size_with(prog, saved);
+		fc->code_without += code_size_with(prog, none);
+		code_size_with(prog, saved); /* back as verified */
+	}
+	free(saved);
+	free(none);
+}
+
+static void print_facts(const struct fact_count *fc)
+{
+	static const char *names[FACT_KINDS] = { "redundant zero-extensions", "jumps always taken",
+						 "jumps never taken", "dead instructions",
+						 "divisions by non-zero", "signed divisions without overflow",
+						 "array lookups in bounds" };
+	printf("facts for the JIT: %ld of %ld accepted programs (%ld instructions) have some\n",
+	       fc->with_facts, fc->programs, fc->insns);
+	for (int k = 0; k < FACT_KINDS; k++)
+		printf("  %-36s %8ld\n", names[k], fc->kind[k]);
+	if (fc->code_without)
+		printf("  native code of those programs: %zu bytes with the facts, %zu without (%.1f%% less)\n",
+		       fc->code_with, fc->code_without,
+		       100.0 * (double)(fc->code_without - fc->code_with) / (double)fc->code_without);
+}
+
 static void time_one(const struct real_prog *p, void *arg)
 {
 	struct round *r = arg;
@@ -61,6 +130,7 @@ static void time_one(const struct real_prog *p, void *arg)
 		r->comb_rejects++;
 		return;
 	}
+	count_facts(&r->facts, p);
 	double t[3];
 	for (int i = 0; i < 3; i++) {
 		double t0 = now_us();
@@ -177,6 +247,7 @@ int main(int argc, char **argv)
 	printf("%-34s %10.1f ms\n", "kernel verification time", bench_median(kernel, (size_t)rounds) / 1e3);
 	printf("%-34s %10.1f ms\n", "comb verification time", bench_median(comb, (size_t)rounds) / 1e3);
 	printf("%-34s %10.2fx\n", "kernel / comb (median of rounds)", bench_median(ratio, (size_t)rounds));
+	print_facts(&r0->facts);
 	long before = 0, after = 0;
 	int rc = r0->big_image[0] ? measure_memory(argv[0], r0, &before, &after) : -ENOENT;
 	if (rc == 0)

@@ -1139,3 +1139,92 @@ int sound_check_runs(struct sound_env *env, const struct sound_prog *p, struct s
 	comb_prog_free(prog);
 	return result;
 }
+
+/* ---- facts: the JIT with the verifier's facts against the interpreter ---- */
+
+struct engine_result {
+	int rc;
+	uint64_t retval;
+	size_t len;
+	uint8_t out[4096];
+};
+
+static void run_engine(const struct comb_prog *prog, uint32_t prog_type, enum comb_engine engine,
+		       const uint8_t *pkt, size_t len, struct engine_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (prog_type == BPF_PROG_TYPE_XDP) {
+		struct comb_xdp_opts xo = { .sz = sizeof(xo), .engine = engine };
+		struct comb_xdp *xdp;
+		if ((res->rc = comb_xdp_new(prog, &xo, &xdp)))
+			return;
+		struct comb_xdp_result xr;
+		res->rc = comb_xdp_run(xdp, pkt, len, &xr);
+		res->retval = xr.retval;
+		res->len = xr.len <= sizeof(res->out) ? xr.len : 0;
+		if (res->rc == 0 && xr.data)
+			memcpy(res->out, xr.data, res->len);
+		comb_xdp_free(xdp);
+		return;
+	}
+	struct comb_test_run_opts o = { .sz = sizeof(o), .prog_type = prog_type, .engine = engine,
+					.data_in = pkt, .data_size_in = len, .data_out = res->out,
+					.data_size_out = sizeof(res->out) };
+	res->rc = comb_prog_test_run(prog, &o);
+	res->retval = o.retval;
+	res->len = o.data_size_out <= sizeof(res->out) ? o.data_size_out : 0;
+}
+
+/* One input (maps, packet, get_prandom_u32's sequence) replayed for both engines. */
+static void run_replayed(struct sound_env *env, const struct comb_prog *prog, uint32_t prog_type,
+			 enum comb_engine engine, const struct sound_rng *input, struct engine_result *res)
+{
+	static uint8_t pkt[1500];
+	struct sound_rng r = *input;
+	sound_fill_maps(env, &r);
+	size_t len = random_packet(&r, pkt);
+	prandom_rng = r;
+	current_env = env;
+	run_engine(prog, prog_type, engine, pkt, len, res);
+}
+
+int sound_check_facts(struct sound_env *env, const struct sound_prog *p, struct sound_rng *r, int runs,
+		      struct sound_fault *fault, size_t *facts)
+{
+	struct comb_prog_opts po = { .sz = sizeof(po), .name = "sound", .prog_type = p->prog_type,
+				     .maps = env->maps, .map_count = SOUND_MAP_COUNT + 1 };
+	struct comb_prog *prog;
+	memset(fault, 0, sizeof(*fault));
+	*facts = 0;
+	int rc = comb_prog_load(env->vm, p->insns, p->count, &po, &prog, fault->message, sizeof(fault->message));
+	if (rc)
+		return rc;
+	struct comb_verify_result vr;
+	if ((rc = comb_prog_verify(prog, NULL, &vr)) || !prog->jit) {
+		comb_prog_free(prog);
+		return rc;
+	}
+	for (size_t i = 0; prog->facts && i < prog->count; i++)
+		*facts += prog->facts[i] != 0;
+	static struct engine_result jit, interp;
+	struct sound_rng saved_prandom = prandom_rng;
+	int result = 0;
+	for (int i = 0; i < runs && !result; i++) {
+		struct sound_rng input = *r;
+		sound_rng_next(r);
+		run_replayed(env, prog, p->prog_type, COMB_ENGINE_JIT, &input, &jit);
+		run_replayed(env, prog, p->prog_type, COMB_ENGINE_INTERP, &input, &interp);
+		if (jit.rc != interp.rc || jit.retval != interp.retval || jit.len != interp.len ||
+		    memcmp(jit.out, interp.out, jit.len) != 0) {
+			fault->run = i;
+			snprintf(fault->message, sizeof(fault->message),
+				 "JIT with facts: rc %d r0 %#llx len %zu; interpreter: rc %d r0 %#llx len %zu",
+				 jit.rc, (unsigned long long)jit.retval, jit.len, interp.rc,
+				 (unsigned long long)interp.retval, interp.len);
+			result = 1;
+		}
+	}
+	prandom_rng = saved_prandom;
+	comb_prog_free(prog);
+	return result;
+}

@@ -98,5 +98,13 @@ int sound_check_runs(struct sound_env *env, const struct sound_prog *p, struct s
 int sound_run_once(struct sound_env *env, const struct comb_prog *prog, uint32_t prog_type,
 		   const uint8_t *pkt, size_t len, struct sound_fault *fault);
 void sound_fill_maps(struct sound_env *env, struct sound_rng *r);
+/* Load p, verify it (its native code is compiled again with the verifier's
+ * facts: checks left out) and run it `runs` times in the JIT and in the
+ * interpreter, each input (maps, packet, get_prandom_u32) the same for
+ * both: 0 when they agree on the result, r0 and the packet, 1 with
+ * fault->message when not, negative when it cannot be loaded or verified.
+ * *facts: its instructions with some fact. */
+int sound_check_facts(struct sound_env *env, const struct sound_prog *p, struct sound_rng *r, int runs,
+		      struct sound_fault *fault, size_t *facts);
 
 #endif

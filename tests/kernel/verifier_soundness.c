@@ -111,6 +111,7 @@ struct tally {
 	int both_accept, comb_only, kernel_only, both_reject;
 	int block_accepted[SOUND_B_COUNT], block_faulted[SOUND_B_COUNT];
 	int bug_accepted; /* programs with a deliberate mistake comb accepted */
+	int with_facts, facts_differ; /* the JIT with the verifier's facts vs the interpreter */
 };
 
 static const struct { uint32_t type; const char *name; } types[] = {
@@ -182,6 +183,25 @@ static void compare_with_kernel(struct tally *t, const struct sound_prog *p, boo
 	}
 }
 
+/* The accepted program p in the JIT compiled with the verifier's facts
+ * (checks left out) and in the interpreter, on the same inputs. */
+static void check_facts(struct sound_env *env, struct tally *t, const struct sound_prog *p, struct sound_rng *rng,
+			int runs, const char *type, int index)
+{
+	struct sound_fault fault;
+	size_t facts = 0;
+	int rc = sound_check_facts(env, p, rng, runs, &fault, &facts);
+	t->with_facts += rc >= 0 && facts > 0;
+	if (rc <= 0)
+		return;
+	t->facts_differ++;
+	printf("FAIL facts: %s program %d (%zu instructions with facts), run %d: %s\n", type, index, facts,
+	       fault.run, fault.message);
+	static int dumped;
+	if (++dumped <= 2 || verbose)
+		sound_print_prog(stdout, p);
+}
+
 static void one_program(struct sound_env *env, struct tally *t, size_t ti, int index, uint64_t seed,
 			int runs, bool kernel)
 {
@@ -209,8 +229,10 @@ static void one_program(struct sound_env *env, struct tally *t, size_t ti, int i
 			       fault.message);
 		return;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		check_facts(env, t, &p, &rng, runs, types[ti].name, index);
 		return;
+	}
 	t->faulted++;
 	t->budget += fault.rc == -E2BIG;
 	for (int b = 0; b < SOUND_B_COUNT; b++)
@@ -252,6 +274,11 @@ static void summarize(const struct tally *t, const char *type, bool kernel)
 		       type, t->both_accept, t->both_reject, t->comb_only, t->kernel_only);
 	check(t->faulted == 0, "%s: no accepted program faults in the checked engine (%ld faulted)", type,
 	      t->faulted);
+	printf("%s: %d accepted programs got facts for the JIT, %d ran differently in the JIT with them\n", type,
+	       t->with_facts, t->facts_differ);
+	check(t->facts_differ == 0, "%s: the JIT with the verifier's facts agrees with the interpreter (%ld differ)",
+	      type, t->facts_differ);
+	check(t->with_facts > 0, "%s: some accepted programs get facts (%ld)", type, t->with_facts);
 	check(t->accepted * 5 >= t->generated, "%s: comb accepts at least a fifth of the programs (%ld)", type,
 	      t->accepted);
 }
