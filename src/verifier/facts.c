@@ -22,6 +22,12 @@
  * (the verifier decides it by the whole pointer, the low half of a real
  * address may be zero) and callbacks (a callback is walked once, with the
  * state at its call, but runs again with what earlier runs left behind).
+ *
+ * Like the verifier's own proofs, facts take the contents of read-only
+ * (BPF_F_RDONLY_PROG) array maps read as constants (check_mem.c, `const
+ * volatile` configuration) as fixed: most decided jumps and dead code of
+ * real programs come from them. The kernel freezes such maps; comb does not
+ * yet, so they must not be written after the program is verified.
  */
 #include <stdlib.h>
 #include <linux/bpf.h>
