@@ -160,6 +160,11 @@ static int print_object_prog(const char *path, const struct comb_object *obj, si
 		printf("%s<%s>: section %s\n", index ? "\n" : "", info.name, info.section);
 	else
 		printf("%s; %s: section %s\n", index ? "\n" : "", info.name, info.section);
+	/* The native code as it runs: verified, it is compiled again without
+	 * the checks the verifier proved unneeded (its facts). */
+	struct comb_verify_result res;
+	if (jit && comb_verify_object_prog(obj, index, NULL, &res) != 0)
+		printf("; not verified (%s): native code with every check\n", res.message);
 	return print_program(where, &view, syntax, object_line, &ref, jit ? loaded : NULL);
 }
 
