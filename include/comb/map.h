@@ -118,6 +118,17 @@ int comb_map_set_btf(struct comb_map *map, const void *btf_data, size_t size, ui
 int comb_map_get_btf(const struct comb_map *map, const void **btf_data, size_t *size,
 		     uint32_t *key_type_id, uint32_t *value_type_id);
 
+/* As BPF_MAP_FREEZE: from now on user space cannot change the map
+ * (comb_map_update and comb_map_delete give -EPERM, for every process that
+ * has it open); programs still write it unless it was created with
+ * BPF_F_RDONLY_PROG. Freezing a frozen map (or one created BPF_F_RDONLY)
+ * gives -EPERM, as in the kernel. The loader freezes
+ * .rodata (and .kconfig) once their contents are in place, as libbpf does,
+ * so the verifier may read them as constants. Pointers taken before with
+ * comb_map_array_value must not be written through afterwards. */
+int comb_map_freeze(struct comb_map *map);
+bool comb_map_frozen(const struct comb_map *map);
+
 #ifdef __cplusplus
 }
 #endif

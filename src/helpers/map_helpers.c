@@ -91,7 +91,7 @@ static uint64_t helper_map_delete_elem(uint64_t r1, uint64_t r2, uint64_t r3, ui
 		return errno_value(-EINVAL);
 	if (comb_call_check_mem(cc, key, map->info.key_size, false))
 		return errno_value(-EFAULT);
-	return errno_value(comb_map_delete(map, key));
+	return errno_value(comb_map_delete_from_prog(map, key));
 }
 
 int comb_register_map_helpers(struct comb_vm *vm)

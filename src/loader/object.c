@@ -654,6 +654,11 @@ static int create_maps(struct comb_object *obj, char *err, size_t err_len)
 		void *value = m->data ? comb_map_array_value(m->map, 0) : NULL;
 		if (value)
 			memcpy(value, m->data, m->value_size);
+		/* As libbpf: read-only global data (.rodata, .kconfig) is frozen
+		 * once filled, so programs may be verified against its contents. */
+		if (value && (m->kind == OBJ_MAP_GLOBAL || m->kind == OBJ_MAP_KCONFIG) &&
+		    (m->map_flags & COMB_F_RDONLY_PROG))
+			comb_map_freeze(m->map);
 		loader_attach_map_btf(obj, m); /* key/value types travel with pins */
 		if (m->pin_path && (prc = pin_created_map(obj, m, err, err_len)))
 			return prc;

@@ -88,6 +88,7 @@ struct map_ops {
 #define MAP_HDR_PERCPU   (1u << 0)
 #define MAP_HDR_LRU      (1u << 1)
 #define MAP_HDR_POINTERS (1u << 2) /* values are process-local pointers: not pinnable */
+#define MAP_HDR_FROZEN   (1u << 3) /* comb_map_freeze: no more changes from user space */
 
 struct map_header {
 	char magic[8];
@@ -185,6 +186,7 @@ void map_btf_release(struct comb_map *map);
 
 /* Program-side update and delete (what the helpers call). */
 int comb_map_update_from_prog(struct comb_map *map, const void *key, const void *value, uint64_t flags);
+int comb_map_delete_from_prog(struct comb_map *map, const void *key);
 
 /* For the helpers: the value a map-in-map slot holds (the inner map), as a
  * pointer-sized load from a slot. */

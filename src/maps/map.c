@@ -285,6 +285,8 @@ int comb_map_lookup(struct comb_map *map, const void *key, void *value)
 {
 	if (!map || !value || (!key && map->info.key_size))
 		return -EINVAL;
+	if (map->info.map_flags & COMB_F_WRONLY)
+		return -EPERM; /* as the kernel: no read access from user space */
 	return map->ops->lookup(map, key, value);
 }
 
@@ -292,6 +294,8 @@ int comb_map_update(struct comb_map *map, const void *key, const void *value, ui
 {
 	if (!map || !value || (!key && map->info.key_size))
 		return -EINVAL;
+	if (comb_map_frozen(map) || (map->info.map_flags & COMB_F_RDONLY))
+		return -EPERM; /* as the kernel: no write access from user space */
 	int rc = check_update_flags(flags);
 	return rc ? rc : map->ops->update(map, key, value, flags, MAP_ALL_CPUS);
 }
@@ -310,7 +314,32 @@ int comb_map_delete(struct comb_map *map, const void *key)
 {
 	if (!map || (!key && map->info.key_size))
 		return -EINVAL;
+	if (comb_map_frozen(map) || (map->info.map_flags & COMB_F_RDONLY))
+		return -EPERM;
 	return map->ops->delete(map, key);
+}
+
+int comb_map_delete_from_prog(struct comb_map *map, const void *key)
+{
+	return map->ops->delete(map, key);
+}
+
+/* The flag lives in the shared header, so every process sees the freeze.
+ * As the kernel: freezing needs write access, which a frozen map (or one
+ * created BPF_F_RDONLY) no longer gives: -EPERM. */
+int comb_map_freeze(struct comb_map *map)
+{
+	if (!map)
+		return -EINVAL;
+	if (map->info.map_flags & COMB_F_RDONLY)
+		return -EPERM;
+	uint32_t old = __atomic_fetch_or(&map->header->flags, MAP_HDR_FROZEN, __ATOMIC_SEQ_CST);
+	return (old & MAP_HDR_FROZEN) ? -EPERM : 0;
+}
+
+bool comb_map_frozen(const struct comb_map *map)
+{
+	return map && (__atomic_load_n(&map->header->flags, __ATOMIC_ACQUIRE) & MAP_HDR_FROZEN);
 }
 
 int comb_map_get_next_key(struct comb_map *map, const void *key, void *next_key)

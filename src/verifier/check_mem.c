@@ -326,8 +326,10 @@ static bool map_readonly(const struct venv *env, uint32_t index, struct comb_map
 static bool read_frozen(const struct venv *env, const struct access *a, int64_t lo, uint64_t *value)
 {
 	struct comb_map_info info;
+	/* As the kernel's bpf_map_is_rdonly: read-only for programs AND frozen
+	 * (nothing in user space can change it after this proof either). */
 	if (a->size > 8 || !map_readonly(env, a->ptr->map, &info) || info.type != BPF_MAP_TYPE_ARRAY ||
-	    !comb_scalar_is_const(&a->ptr->var))
+	    !comb_map_frozen(env->maps[a->ptr->map]) || !comb_scalar_is_const(&a->ptr->var))
 		return false;
 	uint8_t *base = comb_map_array_value((struct comb_map *)env->maps[a->ptr->map], 0);
 	if (!base)

@@ -26,8 +26,9 @@
  * Like the verifier's own proofs, facts take the contents of read-only
  * (BPF_F_RDONLY_PROG) array maps read as constants (check_mem.c, `const
  * volatile` configuration) as fixed: most decided jumps and dead code of
- * real programs come from them. The kernel freezes such maps; comb does not
- * yet, so they must not be written after the program is verified.
+ * real programs come from them. As in the kernel, only frozen maps are read
+ * so (comb_map_freeze; the loader freezes .rodata and .kconfig once filled),
+ * and a frozen map cannot be changed from user space.
  */
 #include <stdlib.h>
 #include <linux/bpf.h>

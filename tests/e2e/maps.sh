@@ -139,6 +139,8 @@ run_comb map dump --hex "$PIN/verdicts" --json
 expect_python "dump --json array" "assert len(d)==4; assert d[2]=={'key':['0x02','0x00','0x00','0x00'],'value':['0x2a']+['0x00']*7}"
 run_comb map dump --hex "$PIN/.rodata"
 expect "dump .rodata: globals filled in" 0 '^key: 00 00 00 00  value: 35 00 07 00 03 00 00 00$'
+run_comb map update "$PIN/.rodata" 00000000 0000000000000000
+expect "update .rodata refused: frozen at load" 1 '' 'map \.rodata is frozen: read-only from user space'
 ( cd "$PIN" && "$COMB" map dump --hex ./verdicts >"$OUT" 2>"$ERR" ); rc=$?
 expect "dump a relative path" 0 '^Found 4 elements$'
 run_comb map dump --hex "$PIN/globals/obj_hash" --json

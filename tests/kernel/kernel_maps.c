@@ -11,7 +11,9 @@
  * walk yields are compared every few steps. LRU maps use a key range within
  * max_entries (which element the kernel's LRU evicts is not specified).
  * Bad definitions (sizes, unknown types, max_entries 0 or absurd) must be
- * refused by both with the same error.
+ * refused by both with the same error. Access rules: maps created with
+ * BPF_F_RDONLY / BPF_F_WRONLY, and maps frozen (BPF_MAP_FREEZE, twice),
+ * answer user-space update, lookup, delete and freeze with the kernel's codes.
  *
  * Output: one line per failed test, then `kernel-maps: N passed, N failed`.
  * When bpf() is not permitted the suite skips.
@@ -250,6 +252,72 @@ static void run_bad_defs(void)
 	}
 }
 
+/* One user-space operation on both maps; the codes must be the same. */
+static void compare_access(const char *what, const char *op, int kernel, int comb)
+{
+	if (kernel < 0)
+		kernel = -errno;
+	if (kernel != comb) {
+		printf("FAIL access %s: %s: kernel %d, comb %d\n", what, op, kernel, comb);
+		failed++;
+	} else {
+		passed++;
+	}
+}
+
+static void run_access_case(const char *what, uint32_t type, uint32_t flags, int freezes)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+	int fd = bpf_map_create(type, "access", 4, 8, 4, &opts);
+	struct comb_map_def def = { .sz = sizeof(def), .name = "access", .type = type, .key_size = 4,
+				    .value_size = 8, .max_entries = 4, .map_flags = flags };
+	struct comb_map *map = NULL;
+	char err[256];
+	int rc = comb_map_create(&def, &map, err, sizeof(err));
+	if (fd < 0 || rc) {
+		printf("FAIL access %s: cannot create (kernel %d, comb %d %s)\n", what, fd, rc, err);
+		failed++;
+		if (fd >= 0)
+			close(fd);
+		comb_map_free(map);
+		return;
+	}
+	uint32_t key = 1;
+	uint64_t value = 0x1122334455667788ull, out = 0;
+	for (int i = 0; i < freezes; i++)
+		compare_access(what, "freeze", bpf_map_freeze(fd), comb_map_freeze(map));
+	compare_access(what, "update", bpf_map_update_elem(fd, &key, &value, BPF_ANY),
+		       comb_map_update(map, &key, &value, BPF_ANY));
+	compare_access(what, "lookup", bpf_map_lookup_elem(fd, &key, &out), comb_map_lookup(map, &key, &out));
+	compare_access(what, "delete", bpf_map_delete_elem(fd, &key), comb_map_delete(map, &key));
+	close(fd);
+	comb_map_free(map);
+}
+
+static void run_access_rules(void)
+{
+	static const struct { const char *name; uint32_t type; } types[] = {
+		{ "array", BPF_MAP_TYPE_ARRAY }, { "hash", BPF_MAP_TYPE_HASH },
+	};
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		char what[64];
+		snprintf(what, sizeof(what), "%s plain", types[t].name);
+		run_access_case(what, types[t].type, 0, 0);
+		snprintf(what, sizeof(what), "%s BPF_F_RDONLY", types[t].name);
+		run_access_case(what, types[t].type, BPF_F_RDONLY, 0);
+		snprintf(what, sizeof(what), "%s BPF_F_WRONLY", types[t].name);
+		run_access_case(what, types[t].type, BPF_F_WRONLY, 0);
+		snprintf(what, sizeof(what), "%s frozen", types[t].name);
+		run_access_case(what, types[t].type, 0, 1);
+		snprintf(what, sizeof(what), "%s frozen twice", types[t].name);
+		run_access_case(what, types[t].type, 0, 2);
+		snprintf(what, sizeof(what), "%s BPF_F_RDONLY frozen", types[t].name);
+		run_access_case(what, types[t].type, BPF_F_RDONLY, 1);
+		snprintf(what, sizeof(what), "%s BPF_F_RDONLY_PROG frozen", types[t].name);
+		run_access_case(what, types[t].type, BPF_F_RDONLY_PROG, 1);
+	}
+}
+
 static bool bpf_permitted(void)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "probe", 4, 4, 1, NULL);
@@ -275,6 +343,7 @@ int main(void)
 	run_type("lru_hash", BPF_MAP_TYPE_LRU_HASH, 256, false, true);
 	run_type("lru_percpu_hash", BPF_MAP_TYPE_LRU_PERCPU_HASH, 256, true, true);
 	run_bad_defs();
+	run_access_rules();
 	printf("kernel-maps: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

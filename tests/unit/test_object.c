@@ -161,6 +161,18 @@ TEST(object_set_global_configures_rodata)
 	CHECK_EQ(comb_object_load(obj, vm, err, sizeof(err)), 0);
 	CHECK_EQ(object_run(obj, "obj_main"), 72);   /* (20 + 1) + (50 + 1) */
 	CHECK_EQ(comb_object_set_global(obj, "scale", &scale, sizeof(scale)), -EBUSY);
+	/* As libbpf: .rodata is frozen once loaded, other global data is not. */
+	struct comb_map *rodata = comb_object_map(obj, (size_t)comb_object_find_map(obj, ".rodata"));
+	struct comb_map *data = comb_object_map(obj, (size_t)custom);
+	uint32_t zero = 0;
+	uint8_t bytes[64] = { 0 };
+	CHECK(rodata && data);
+	CHECK(comb_map_frozen(rodata));
+	CHECK(!comb_map_frozen(data));
+	CHECK_EQ(comb_map_update(rodata, &zero, bytes, 0), -EPERM);
+	CHECK_EQ(comb_map_lookup(rodata, &zero, bytes), 0);
+	CHECK_EQ(comb_map_update(data, &zero, bytes, 0), 0);
+	CHECK_EQ(comb_map_freeze(rodata), -EPERM);
 	comb_object_close(obj);
 	comb_vm_free(vm);
 }

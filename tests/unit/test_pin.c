@@ -90,6 +90,38 @@ TEST(pin_two_handles_share_one_hash_map)
 	comb_map_free(b);
 }
 
+/* A freeze is in the shared header: another handle (another process)
+ * sees it, and programs keep writing (no BPF_F_RDONLY_PROG). */
+TEST(pin_freeze_is_seen_by_every_handle)
+{
+	const char *name = pin_name("freeze");
+	struct comb_map *a = pin_make(COMB_MAP_HASH, 4, 8, 16);
+	CHECK(a != NULL);
+	CHECK_EQ(comb_map_pin(a, name), 0);
+	struct comb_map *b = reopen(name);
+	CHECK(b != NULL);
+	uint32_t k = 3;
+	uint64_t v = 30, out = 0;
+	CHECK_EQ(comb_map_update(b, &k, &v, COMB_ANY), 0);
+	CHECK(!comb_map_frozen(b));
+	CHECK_EQ(comb_map_freeze(a), 0);
+	CHECK(comb_map_frozen(b));
+	CHECK_EQ(comb_map_freeze(b), -EPERM);
+	CHECK_EQ(comb_map_update(b, &k, &v, COMB_ANY), -EPERM);
+	CHECK_EQ(comb_map_delete(b, &k), -EPERM);
+	CHECK_EQ(comb_map_lookup(b, &k, &out), 0);
+	CHECK_EQ(out, 30);
+	v = 31;
+	CHECK_EQ(comb_map_update_from_prog(a, &k, &v, COMB_ANY), 0);
+	CHECK_EQ(comb_map_lookup(b, &k, &out), 0);
+	CHECK_EQ(out, 31);
+	CHECK_EQ(comb_map_delete_from_prog(b, &k), 0);
+	CHECK_EQ(comb_map_lookup(a, &k, &out), -ENOENT);
+	CHECK_EQ(comb_map_unpin(name), 0);
+	comb_map_free(a);
+	comb_map_free(b);
+}
+
 TEST(pin_outside_the_pin_dir_copies_and_stays_shared)
 {
 	char path[128];

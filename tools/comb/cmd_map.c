@@ -923,6 +923,13 @@ static int report_map_error(const struct entry_args *a, const struct opened_map 
 		 (is_array_type(m->info.type) || m->layout.key_size == 0))
 		snprintf(reason, sizeof(reason), "entries of map %s (%s) cannot be deleted",
 			 m->info.name, type_name_of(m));
+	else if (rc == -EPERM && comb_map_frozen(m->map))
+		snprintf(reason, sizeof(reason), "map %s is frozen: read-only from user space "
+			 "(the loader freezes .rodata once a program is loaded)", m->info.name);
+	else if (rc == -EPERM)
+		snprintf(reason, sizeof(reason), "map %s was created %s: no %s access from user space",
+			 m->info.name, (m->info.map_flags & COMB_F_RDONLY) ? "BPF_F_RDONLY" : "BPF_F_WRONLY",
+			 (m->info.map_flags & COMB_F_RDONLY) ? "write" : "read");
 	else if (rc == -ENOTSUP || rc == -EOPNOTSUPP)
 		snprintf(reason, sizeof(reason), "%s is not supported for a %s map",
 			 action_names[a->action], type_name_of(m));
