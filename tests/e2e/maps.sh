@@ -141,6 +141,8 @@ run_comb map dump --hex "$PIN/.rodata"
 expect "dump .rodata: globals filled in" 0 '^key: 00 00 00 00  value: 35 00 07 00 03 00 00 00$'
 run_comb map update "$PIN/.rodata" 00000000 0000000000000000
 expect "update .rodata refused: frozen at load" 1 '' 'map \.rodata is frozen: read-only from user space'
+run_comb map freeze "$PIN/.rodata"
+expect "freeze .rodata again" 1 '' 'already frozen'
 ( cd "$PIN" && "$COMB" map dump --hex ./verdicts >"$OUT" 2>"$ERR" ); rc=$?
 expect "dump a relative path" 0 '^Found 4 elements$'
 run_comb map dump --hex "$PIN/globals/obj_hash" --json
@@ -373,5 +375,16 @@ fi
 
 run_comb map lookup --hex "$PIN/verdicts" 02000000
 expect "value kept across processes" 0 '^key: 02 00 00 00  value: 2a 00'
+
+# --- freeze: user space can no longer change the map; reads go on ---------------
+
+run_comb map freeze "$PIN/verdicts"
+expect "freeze a pinned map" 0 ''
+run_comb map update "$PIN/verdicts" 02000000 0100000000000000
+expect "update a frozen map refused" 1 '' 'map verdicts is frozen'
+run_comb map lookup --hex "$PIN/verdicts" 02000000
+expect "lookup a frozen map" 0 '^key: 02 00 00 00  value: 2a 00'
+run_comb map freeze
+expect "freeze without a map" 2 '' 'freeze: give exactly one map'
 
 e2e_summary

@@ -624,6 +624,25 @@ static int cmd_map_dump(int argc, char **argv)
 	return status;
 }
 
+/* ---- freeze ------------------------------------------------------------ */
+
+/* As `bpftool map freeze`: no more changes from user space, for good. */
+static int cmd_map_freeze(int argc, char **argv)
+{
+	if (argc != 3 || argv[2][0] == '-')
+		return cli_usage_error("map", "freeze: give exactly one map (NAME or PIN path)");
+	struct opened_map m;
+	if (open_map("freeze", argv[2], &m))
+		return CLI_ERROR;
+	int rc = comb_map_freeze(m.map);
+	if (rc)
+		fprintf(stderr, "comb map freeze: %s: %s\n", argv[2],
+			rc == -EPERM ? "already frozen (or created read-only): nothing to do"
+				     : strerror(-rc));
+	close_map(&m);
+	return rc ? CLI_ERROR : CLI_OK;
+}
+
 /* ---- lookup, update, delete -------------------------------------------- */
 
 enum entry_action { ACTION_LOOKUP, ACTION_UPDATE, ACTION_DELETE };
@@ -1044,7 +1063,7 @@ int cmd_map(int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage_error("map", "missing the action (list, pin, dump, lookup, update, "
-				       "delete)");
+				       "delete, freeze)");
 	const char *action = argv[1];
 	if (!strcmp(action, "list") || !strcmp(action, "show"))
 		return cmd_map_list(argc, argv);
@@ -1058,6 +1077,8 @@ int cmd_map(int argc, char **argv)
 		return cmd_map_entry(ACTION_UPDATE, argc, argv);
 	if (!strcmp(action, "delete"))
 		return cmd_map_entry(ACTION_DELETE, argc, argv);
+	if (!strcmp(action, "freeze"))
+		return cmd_map_freeze(argc, argv);
 	return cli_usage_error("map", "unknown action '%s' (list, pin, dump, lookup, update, "
-			       "delete)", action);
+			       "delete, freeze)", action);
 }

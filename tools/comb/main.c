@@ -110,7 +110,8 @@ static const struct cli_command commands[] = {
 	  "       comb map dump NAME|PIN [--json] [--hex]\n"
 	  "       comb map lookup NAME|PIN KEY [--json] [--hex|--typed]\n"
 	  "       comb map update NAME|PIN KEY VALUE [--flags any|noexist|exist] [--hex|--typed]\n"
-	  "       comb map delete NAME|PIN KEY [--hex|--typed]",
+	  "       comb map delete NAME|PIN KEY [--hex|--typed]\n"
+	  "       comb map freeze NAME|PIN",
 	  "list FILE.o: one line per map, global data included (.data, .rodata,\n"
 	  ".bss, .kconfig as single-entry arrays):\n"
 	  "\n"
@@ -144,7 +145,10 @@ static const struct cli_command commands[] = {
 	  "'\"text\"' for char arrays, '{\"var\": 1}' for global data. A KEY or VALUE\n"
 	  "that is exactly the right number of hex bytes (00000005) is hex, anything\n"
 	  "else JSON (JSON numbers have no leading zeros). --hex: bytes in and out,\n"
-	  "as without BTF; --typed: KEY and VALUE are JSON.\n" },
+	  "as without BTF; --typed: KEY and VALUE are JSON.\n"
+	  "\n"
+	  "freeze: as `bpftool map freeze`, the map can no longer be changed from\n"
+	  "user space (programs still write it); the loader freezes .rodata itself.\n" },
 	{ "ringbuf", cmd_ringbuf, "print a pinned ring buffer's records as they come",
 	  "comb ringbuf PIN [--json] [--count N]",
 	  "Open the pinned RINGBUF map PIN and print each record as it arrives,\n"
