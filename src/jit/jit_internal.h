@@ -124,6 +124,8 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i);
 size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
+/* A cheap test that lets the pass skip the peepholes where none applies. */
+bool jit_peephole_may_start(const struct jit_compiler *c, size_t i);
 
 /* jit.c: the entry stub and shared exits, copied to the start of c->b. */
 void jit_emit_prelude(struct jit_compiler *c);
