@@ -123,7 +123,7 @@ static void emit_exits(struct jit_compiler *c)
 /* ---- per-thread scratch ---- */
 
 struct jit_scratch {
-	uint8_t *work;          /* off, target, flags, is_target */
+	uint8_t *work;          /* off, target, branches, flags, is_target */
 	size_t work_size;
 	uint8_t *code;          /* the scratch code buffer */
 	size_t code_size;
@@ -259,22 +259,26 @@ static int64_t short_distance(const struct jit_compiler *c, size_t i)
 static bool lengthen_unreachable(struct jit_compiler *c)
 {
 	bool changed = false;
-	for (size_t i = 0; i < c->prog->count; i++)
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
 		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
 			c->flags[i] &= (uint8_t)~BR_SHORT;
 			changed = true;
 		}
+	}
 	return changed;
 }
 
 static bool shorten_reachable(struct jit_compiler *c)
 {
 	bool changed = false;
-	for (size_t i = 0; i < c->prog->count; i++)
-		if (c->flags[i] && !(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
+		if (!(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
 			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
+	}
 	return changed;
 }
 
@@ -289,11 +293,14 @@ static bool relax_sweep(struct jit_compiler *c)
 	const size_t count = c->prog->count;
 	uint32_t shrink = 0;
 	bool changed = false;
-	for (size_t i = 0; i < count; i++) {
+	size_t laid = 0; /* fin[] is this sweep's below laid */
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
 		uint32_t prev_next = c->fin[i + 1]; /* the previous sweep's, for forward branches */
-		c->fin[i] = c->off[i] - shrink;
+		for (; laid <= i; laid++)
+			c->fin[laid] = c->off[laid] - shrink;
 		uint8_t f = c->flags[i];
-		if (f && !(f & BR_SHORT)) {
+		if (!(f & BR_SHORT)) {
 			size_t t = c->target[i];
 			uint32_t saving = branch_saving(f);
 			int64_t distance = t > i ? (int64_t)c->fin[t] - prev_next
@@ -306,8 +313,23 @@ static bool relax_sweep(struct jit_compiler *c)
 		if (c->flags[i] & BR_SHORT)
 			shrink += branch_saving(c->flags[i]);
 	}
-	c->fin[count] = c->off[count] - shrink;
+	for (; laid <= count; laid++)
+		c->fin[laid] = c->off[laid] - shrink;
 	return changed;
+}
+
+/* Would another sweep shorten a branch? Only a long forward one can newly
+ * reach (a backward one saw its exact distance, which the sweep did not
+ * change before it), and it would see this layout: fin[t] - fin[i + 1]. */
+static bool sweep_would_shorten(const struct jit_compiler *c)
+{
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
+		if (!(c->flags[i] & BR_SHORT) && c->target[i] > i &&
+		    x86_fits8((int64_t)c->fin[c->target[i]] - c->fin[i + 1]))
+			return true;
+	}
+	return false;
 }
 
 /* From the all-long layout, make branches short while their targets are
@@ -320,8 +342,8 @@ static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
 	if (!has_loops || !c->align_mask) {
 		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
-		for (int sweep = 0; sweep < 8 && relax_sweep(c); sweep++)
-			;
+		for (int sweep = 0; sweep < 8 && relax_sweep(c) && sweep_would_shorten(c); sweep++)
+			; /* (stopping where the next sweep would change nothing) */
 		return;
 	}
 	layout(c);
@@ -459,11 +481,23 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 
 /* ---- compile ---- */
 
+/* The instructions with a branch, in order: what the relaxation visits. */
+static void list_branches(struct jit_compiler *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->prog->count; i++) {
+		c->branches[n] = (uint32_t)i;
+		n += c->flags[i] != 0;
+	}
+	c->nbranches = n;
+}
+
 static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool has_loops)
 {
 	int rc = jit_emit_pass(c);
 	if (rc)
 		return rc;
+	list_branches(c);
 	relax_branches(c, has_loops);
 	size_t size = c->fin[c->prog->count];
 	uint8_t *rw = comb_jit_mem_reserve(size, &jit->mem);
@@ -492,7 +526,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	size_t n = prog->count + 1;
 	/* The result (its offsets are the final layout) and the scratch. */
 	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	uint8_t *work = scratch_work(2 * n * sizeof(uint32_t) + 2 * n);
+	uint8_t *work = scratch_work(3 * n * sizeof(uint32_t) + 2 * n);
 	if (!jit || !work) {
 		free(jit);
 		return -ENOMEM;
@@ -502,7 +536,8 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	c.fin = jit->offsets;
 	c.off = (uint32_t *)work;
 	c.target = c.off + n;
-	c.flags = (uint8_t *)(c.target + n);
+	c.branches = c.target + n;
+	c.flags = (uint8_t *)(c.branches + n);
 	c.is_target = c.flags + n;
 	memset(c.flags, 0, 2 * n);
 	c.harden = prog->jit_harden;

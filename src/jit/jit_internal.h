@@ -65,6 +65,8 @@ struct jit_compiler {
 	uint32_t *target;    /* the branch target of each instruction */
 	uint8_t *flags;      /* BR_* */
 	uint8_t *is_target;  /* control can arrive here other than from i - 1 (TARGET_*) */
+	uint32_t *branches;  /* the instructions with a branch (flags[] set), in order */
+	size_t nbranches;
 	struct jit_fixup *fix;
 	size_t nfix, fix_cap;
 	bool out_of_memory;  /* a fixup could not be recorded */
