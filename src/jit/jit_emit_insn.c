@@ -939,7 +939,7 @@ static inline __attribute__((always_inline)) long emit_step(struct jit_compiler 
 		return 0;
 	}
 	bool peephole_kind = cond_of(k) >= 0 || k == H_MOV64_X || k == H_MOV32_X || k == H_MUL64_K || k == H_MUL32_K;
-	if (peephole_kind && jit_peephole_may_start(c, i)) {
+	if (peephole_kind && jit_peephole_may_start(c, i, k)) {
 		size_t covered = emit_fused(c, i);
 		if (covered) {
 			bounds_note(c, i, d);

@@ -12,8 +12,6 @@
  */
 #include "jit/jit_internal.h"
 
-#define IFCONV_MAX 3 /* instructions in an if-converted block (see below) */
-
 /* ---- peepholes over two or three instructions ----
  *
  * Each applies only when nothing jumps into the middle of its instructions
@@ -31,23 +29,6 @@ static bool straight_run(const struct jit_compiler *c, size_t i, size_t n)
 		if (c->is_target[i + k])
 			return false;
 	return true;
-}
-
-/* May a peephole below apply at i (whose kind can start one)? A cheap look
- * at the next instruction, so that the emission pass tries the peepholes
- * only there (compile time); it must accept every start they accept (a new
- * peephole names its shape here too). */
-bool jit_peephole_may_start(const struct jit_compiler *c, size_t i)
-{
-	if (i + 1 >= c->prog->count)
-		return false;
-	const struct dinsn *d = &c->code[i];
-	enum comb_handler_kind next = (enum comb_handler_kind)c->code[i + 1].kind;
-	if (cond_of(d->kind) >= 0) /* if-conversion, latch rotation */
-		return (d->off >= 1 && d->off <= IFCONV_MAX) || (next == H_JA && c->code[i + 1].off < 0);
-	/* and-then-test, lea */
-	return next == H_ADD64_K || next == H_ADD64_X || next == H_ADD32_K || next == H_ADD32_X ||
-	       next == H_AND64_K || next == H_AND32_K;
 }
 
 /* `rD = rS; rD += imm` (clang's copy-then-offset), `rD = rS; rD += rT` and
@@ -87,7 +68,7 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i)
  * half of a register it does not move. Loop-closing diamonds (`if C goto
  * head; B; goto head`) stay branches: converted, collatz's step lengthened
  * the loop's dependency chain and ran 1.2x slower, its branch being
- * predictable. */
+ * predictable. (IFCONV_MAX, the most instructions in B: jit_internal.h.) */
 struct ifconv_plan {
 	size_t n;          /* instructions in B */
 	int ndst;
