@@ -123,7 +123,7 @@ static void emit_exits(struct jit_compiler *c)
 /* ---- per-thread scratch ---- */
 
 struct jit_scratch {
-	uint8_t *work;          /* off, target, flags, is_target */
+	uint8_t *work;          /* off, target, branches, heads, flags, is_target */
 	size_t work_size;
 	uint8_t *code;          /* the scratch code buffer */
 	size_t code_size;
@@ -230,17 +230,36 @@ static uint32_t final_size(const struct jit_compiler *c, size_t i)
 }
 
 /* Lay the code out (fin) with the branch sizes chosen so far, loop heads
- * aligned as compact() will align them. */
+ * aligned as compact() will align them. Between a branch or a loop head and
+ * the next, code only moves by what they added or saved (delta), so the
+ * layout goes by those, not by instruction. */
 static void layout(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
-	uint32_t pos = c->off[0];
-	for (size_t i = 0; i < count; i++) {
-		pos += -pos & align_mask_at(c, i);
-		c->fin[i] = pos;
-		pos += final_size(c, i);
+	uint32_t delta = 0; /* fin - off (modulo 2^32) */
+	size_t laid = 0, nb = 0, nh = 0;
+	for (;;) {
+		size_t branch = nb < c->nbranches ? c->branches[nb] : SIZE_MAX;
+		size_t head = nh < c->nheads ? c->heads[nh] : SIZE_MAX;
+		size_t at = branch < head ? branch : head;
+		if (at == SIZE_MAX)
+			break;
+		for (; laid < at; laid++)
+			c->fin[laid] = c->off[laid] + delta;
+		if (at == head) {
+			delta += -(c->off[at] + delta) & c->align_mask;
+			nh++;
+		}
+		c->fin[at] = c->off[at] + delta;
+		laid = at + 1;
+		if (at == branch) {
+			if (c->flags[at] & BR_SHORT)
+				delta -= branch_saving(c->flags[at]);
+			nb++;
+		}
 	}
-	c->fin[count] = pos;
+	for (; laid <= count; laid++)
+		c->fin[laid] = c->off[laid] + delta;
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
@@ -259,22 +278,26 @@ static int64_t short_distance(const struct jit_compiler *c, size_t i)
 static bool lengthen_unreachable(struct jit_compiler *c)
 {
 	bool changed = false;
-	for (size_t i = 0; i < c->prog->count; i++)
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
 		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
 			c->flags[i] &= (uint8_t)~BR_SHORT;
 			changed = true;
 		}
+	}
 	return changed;
 }
 
 static bool shorten_reachable(struct jit_compiler *c)
 {
 	bool changed = false;
-	for (size_t i = 0; i < c->prog->count; i++)
-		if (c->flags[i] && !(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
+		if (!(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
 			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
+	}
 	return changed;
 }
 
@@ -289,11 +312,14 @@ static bool relax_sweep(struct jit_compiler *c)
 	const size_t count = c->prog->count;
 	uint32_t shrink = 0;
 	bool changed = false;
-	for (size_t i = 0; i < count; i++) {
+	size_t laid = 0; /* fin[] is this sweep's below laid */
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
 		uint32_t prev_next = c->fin[i + 1]; /* the previous sweep's, for forward branches */
-		c->fin[i] = c->off[i] - shrink;
+		for (; laid <= i; laid++)
+			c->fin[laid] = c->off[laid] - shrink;
 		uint8_t f = c->flags[i];
-		if (f && !(f & BR_SHORT)) {
+		if (!(f & BR_SHORT)) {
 			size_t t = c->target[i];
 			uint32_t saving = branch_saving(f);
 			int64_t distance = t > i ? (int64_t)c->fin[t] - prev_next
@@ -306,8 +332,23 @@ static bool relax_sweep(struct jit_compiler *c)
 		if (c->flags[i] & BR_SHORT)
 			shrink += branch_saving(c->flags[i]);
 	}
-	c->fin[count] = c->off[count] - shrink;
+	for (; laid <= count; laid++)
+		c->fin[laid] = c->off[laid] - shrink;
 	return changed;
+}
+
+/* Would another sweep shorten a branch? Only a long forward one can newly
+ * reach (a backward one saw its exact distance, which the sweep did not
+ * change before it), and it would see this layout: fin[t] - fin[i + 1]. */
+static bool sweep_would_shorten(const struct jit_compiler *c)
+{
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
+		if (!(c->flags[i] & BR_SHORT) && c->target[i] > i &&
+		    x86_fits8((int64_t)c->fin[c->target[i]] - c->fin[i + 1]))
+			return true;
+	}
+	return false;
 }
 
 /* From the all-long layout, make branches short while their targets are
@@ -320,8 +361,8 @@ static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
 	if (!has_loops || !c->align_mask) {
 		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
-		for (int sweep = 0; sweep < 8 && relax_sweep(c); sweep++)
-			;
+		for (int sweep = 0; sweep < 8 && relax_sweep(c) && sweep_would_shorten(c); sweep++)
+			; /* (stopping where the next sweep would change nothing) */
 		return;
 	}
 	layout(c);
@@ -457,19 +498,84 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 	return fx == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
 }
 
+/* compact() for a layout without alignment padding (no loop heads to
+ * align): between branches the code only moves back by what the branches
+ * before it saved, so it goes by branch rather than by instruction. The
+ * same checks: fixups lie inside one run of an instruction's code, short
+ * branches reach, the code matches the layout. */
+static int compact_unpadded(struct jit_compiler *c, uint8_t *out)
+{
+	uint8_t *src = c->b.p;
+	const uint32_t *off = c->off, *fin = c->fin;
+	size_t fx = 0;
+	uint32_t shift = 0;                      /* src offset - out offset */
+	uint32_t run_src = (uint32_t)c->body;    /* the pending copy starts here in src */
+	memcpy(out, src, c->body);
+	for (size_t n = 0; n <= c->nbranches; n++) {
+		bool last = n == c->nbranches;
+		size_t i = last ? c->prog->count : c->branches[n];
+		uint8_t f = last ? 0 : c->flags[i];
+		uint32_t body_end = last ? off[i] : off[i + 1] - (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG);
+		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++) {
+			const struct jit_fixup *x = &c->fix[fx];
+			uint32_t target = x->target & FIX_INSN ? fin[x->target & ~FIX_INSN] : x->target;
+			if (x->pos < run_src || x->pos + 4 > body_end)
+				return -ENOTSUP;
+			put_u32(src + x->pos, target - (x->pos + 4 - shift));
+		}
+		uint32_t pos = body_end - shift;
+		memcpy(out + run_src - shift, src + run_src, body_end - run_src);
+		if (last)
+			return fx == c->nfix && pos == fin[i] ? 0 : -ENOTSUP;
+		if (!short_branch_reaches(c, i, pos))
+			return -ENOTSUP;
+		pos += put_branch(out, pos, f, fin[c->target[i]]);
+		if (pos != fin[i + 1])
+			return -ENOTSUP;
+		shift = off[i + 1] - pos;
+		run_src = off[i + 1];
+	}
+	return -ENOTSUP; /* not reached */
+}
+
 /* ---- compile ---- */
+
+/* The instructions with a branch, in order: what the relaxation visits. */
+static void list_branches(struct jit_compiler *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->prog->count; i++) {
+		c->branches[n] = (uint32_t)i;
+		n += c->flags[i] != 0;
+	}
+	c->nbranches = n;
+}
+
+/* The loop heads (aligned in the layout), in order. */
+static void list_loop_heads(struct jit_compiler *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->prog->count; i++) {
+		c->heads[n] = (uint32_t)i;
+		n += (c->is_target[i] & TARGET_LOOP) != 0;
+	}
+	c->nheads = n;
+}
 
 static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool has_loops)
 {
 	int rc = jit_emit_pass(c);
 	if (rc)
 		return rc;
+	list_branches(c);
+	if (has_loops && c->align_mask)
+		list_loop_heads(c);
 	relax_branches(c, has_loops);
 	size_t size = c->fin[c->prog->count];
 	uint8_t *rw = comb_jit_mem_reserve(size, &jit->mem);
 	if (!rw)
 		return -ENOMEM;
-	rc = compact(c, rw);
+	rc = has_loops && c->align_mask ? compact(c, rw) : compact_unpadded(c, rw);
 	jit->code = rc ? NULL : comb_jit_mem_commit(&jit->mem);
 	if (!jit->code) {
 		comb_jit_mem_free(&jit->mem);
@@ -492,7 +598,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	size_t n = prog->count + 1;
 	/* The result (its offsets are the final layout) and the scratch. */
 	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	uint8_t *work = scratch_work(2 * n * sizeof(uint32_t) + 2 * n);
+	uint8_t *work = scratch_work(4 * n * sizeof(uint32_t) + 2 * n);
 	if (!jit || !work) {
 		free(jit);
 		return -ENOMEM;
@@ -502,7 +608,9 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	c.fin = jit->offsets;
 	c.off = (uint32_t *)work;
 	c.target = c.off + n;
-	c.flags = (uint8_t *)(c.target + n);
+	c.branches = c.target + n;
+	c.heads = c.branches + n;
+	c.flags = (uint8_t *)(c.heads + n);
 	c.is_target = c.flags + n;
 	memset(c.flags, 0, 2 * n);
 	c.harden = prog->jit_harden;

@@ -3,7 +3,11 @@
  *
  * The pass (jit_emit_pass) walks the instructions once: per instruction it
  * tries a bounds-decided jump, then the peepholes (jit_opt.c), then the
- * instruction's own code. It tracks unsigned upper bounds over
+ * instruction's own code. It does so through one step function per
+ * instruction kind (emit_step inlined with the kind a constant), reached by
+ * one indirect call: testing the kind against emitter after emitter cost
+ * several mispredicted branches per instruction on code the CPU had not
+ * seen, a third of the compile time. It tracks unsigned upper bounds over
  * straight-line code: a conditional jump they decide becomes a jmp or
  * nothing (clang's second loop-bound test). The pass, the bounds and the
  * per-instruction emitters share this file so the hot path stays one unit
@@ -397,7 +401,7 @@ inline __attribute__((always_inline)) bool jit_emit_move(struct jit_compiler *c,
 
 /* ---- memory ---- */
 
-static bool emit_mem(struct jit_compiler *c, const struct dinsn *d)
+static inline __attribute__((always_inline)) bool emit_mem(struct jit_compiler *c, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
 	int dst = reg_map[d->dst], src = reg_map[d->src & 15];
@@ -446,7 +450,7 @@ static void emit_atomic_fetch_loop(struct x86_buf *b, bool w, enum x86_alu op, i
 	x86_mov_rr(b, true, src, X86_R9);
 }
 
-static bool emit_atomic(struct jit_compiler *c, const struct dinsn *d)
+static inline __attribute__((always_inline)) bool emit_atomic(struct jit_compiler *c, const struct dinsn *d)
 {
 	struct x86_buf *b = &c->b;
 	int base = reg_map[d->dst], src = reg_map[d->src & 15];
@@ -526,7 +530,7 @@ int jit_emit_compare(struct jit_compiler *c, const struct dinsn *d)
 	return cc;
 }
 
-static bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn *d)
+static inline __attribute__((always_inline)) bool emit_cond_jump(struct jit_compiler *c, size_t i, const struct dinsn *d)
 {
 	if (cond_of(d->kind) < 0)
 		return false;
@@ -729,7 +733,7 @@ static void emit_insn_error(struct jit_compiler *c, size_t i, int err)
 	jmp_exit(c, c->insn_exit);
 }
 
-static int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
+static inline __attribute__((always_inline)) int emit_control(struct jit_compiler *c, size_t i, const struct dinsn *d)
 {
 	switch (d->kind) {
 	case H_JA: emit_jump(c, i, i + 1 + d->off, -1); return 0;
@@ -772,7 +776,7 @@ static bool bound_of(const struct jit_compiler *c, int reg, uint64_t *ub)
 }
 
 /* On the fall-through of conditional jump d: `if r > K` was false, ... */
-static void bounds_narrow(struct jit_compiler *c, const struct dinsn *d)
+static inline __attribute__((always_inline)) void bounds_narrow(struct jit_compiler *c, const struct dinsn *d)
 {
 	uint64_t k = (uint64_t)(int64_t)d->imm, ub;
 	bool known = bound_of(c, d->dst, &ub);
@@ -787,56 +791,84 @@ static void bounds_narrow(struct jit_compiler *c, const struct dinsn *d)
 	}
 }
 
-/* Instruction i ran and fell through: what it proves or destroys. */
-static void bounds_note(struct jit_compiler *c, size_t i)
+/* What instruction kind k proves or destroys about its destination's
+ * bound: an action of bounds_note. A function of k alone, so that where k
+ * is a constant (the per-kind steps of the emission pass) it folds away. */
+enum jit_bound_action {
+	BOUND_NONE, BOUND_FORGET, BOUND_ALL_ONES_8, BOUND_ALL_ONES_16, BOUND_ALL_ONES_32, BOUND_MOV_K,
+	BOUND_MOV32_K, BOUND_COPY, BOUND_ADD_K, BOUND_AND_K, BOUND_RSH_K, BOUND_LDDW, BOUND_NARROW,
+	BOUND_CLEAR,
+};
+
+static inline __attribute__((always_inline)) enum jit_bound_action bound_action(enum comb_handler_kind k)
 {
-	const struct dinsn *d = &c->code[i];
-	enum comb_handler_kind k = d->kind;
-	int dst = d->dst, src = d->src & 15;
+	switch (k) {
+	case H_MOV64_K: return BOUND_MOV_K;
+	case H_MOV32_K: return BOUND_MOV32_K;
+	case H_MOV64_X: return BOUND_COPY;
+	case H_ADD64_K: return BOUND_ADD_K;
+	case H_AND64_K: return BOUND_AND_K;
+	case H_RSH64_K: return BOUND_RSH_K;
+	case H_LDX_B: return BOUND_ALL_ONES_8;
+	case H_LDX_H: return BOUND_ALL_ONES_16;
+	case H_LDX_W: return BOUND_ALL_ONES_32;
+	case H_LDDW: return BOUND_LDDW;
+	case H_ST_B: case H_ST_H: case H_ST_W: case H_ST_DW:
+	case H_STX_B: case H_STX_H: case H_STX_W: case H_STX_DW:
+	case H_NOP: case H_JA: case H_GOTOL: case H_EXIT:
+		return BOUND_NONE;
+	default:
+		break;
+	}
+	if (k >= H_ADD32_K && k <= H_NEG32)
+		return BOUND_ALL_ONES_32; /* 32-bit results are zero-extended */
+	if ((k >= H_ADD64_K && k <= H_NEG64) || (k >= H_MOVSX64_8 && k <= H_BE64) ||
+	    (k >= H_LDX_B && k <= H_LDXS_W))
+		return BOUND_FORGET;
+	if (cond_of(k) >= 0)
+		return BOUND_NARROW;
+	return BOUND_CLEAR; /* calls, atomics, anything else */
+}
+
+/* Instruction i (d, its kind possibly a constant copy) ran and fell
+ * through: what it proves or destroys. */
+static inline __attribute__((always_inline)) void bounds_note(struct jit_compiler *c, size_t i,
+							      const struct dinsn *d)
+{
+	int dst = d->dst;
 	uint64_t imm = (uint64_t)(int64_t)d->imm, ub;
 	bool known = bound_of(c, dst, &ub);
-	switch (k) {
-	case H_MOV64_K: bound_set(c, dst, imm); return;
-	case H_MOV32_K: bound_set(c, dst, (uint32_t)d->imm); return;
-	case H_MOV64_X:
-		if (bound_of(c, src, &ub))
+	switch (bound_action((enum comb_handler_kind)d->kind)) {
+	case BOUND_NONE: return;
+	case BOUND_FORGET: bound_forget(c, dst); return;
+	case BOUND_ALL_ONES_8: bound_set(c, dst, 0xff); return;
+	case BOUND_ALL_ONES_16: bound_set(c, dst, 0xffff); return;
+	case BOUND_ALL_ONES_32: bound_set(c, dst, UINT32_MAX); return;
+	case BOUND_MOV_K: bound_set(c, dst, imm); return;
+	case BOUND_MOV32_K: bound_set(c, dst, (uint32_t)d->imm); return;
+	case BOUND_COPY:
+		if (bound_of(c, d->src & 15, &ub))
 			bound_set(c, dst, ub);
 		else
 			bound_forget(c, dst);
 		return;
-	case H_ADD64_K:
+	case BOUND_ADD_K:
 		if (known && d->imm >= 0 && ub + imm >= ub)
 			bound_set(c, dst, ub + imm);
 		else
 			bound_forget(c, dst);
 		return;
-	case H_AND64_K:
+	case BOUND_AND_K:
 		if (d->imm >= 0)
 			bound_set(c, dst, known && ub < imm ? ub : imm);
 		else
 			bound_forget(c, dst);
 		return;
-	case H_RSH64_K: bound_set(c, dst, (known ? ub : UINT64_MAX) >> (d->imm & 63)); return;
-	case H_LDX_B: bound_set(c, dst, 0xff); return;
-	case H_LDX_H: bound_set(c, dst, 0xffff); return;
-	case H_LDX_W: bound_set(c, dst, UINT32_MAX); return;
-	case H_LDDW: bound_set(c, dst, c->code[i + 1].imm64); return;
-	case H_ST_B: case H_ST_H: case H_ST_W: case H_ST_DW:
-	case H_STX_B: case H_STX_H: case H_STX_W: case H_STX_DW:
-	case H_NOP: case H_JA: case H_GOTOL: case H_EXIT:
-		return;
-	default:
-		break;
+	case BOUND_RSH_K: bound_set(c, dst, (known ? ub : UINT64_MAX) >> (d->imm & 63)); return;
+	case BOUND_LDDW: bound_set(c, dst, c->code[i + 1].imm64); return;
+	case BOUND_NARROW: bounds_narrow(c, d); return;
+	default: c->ub_known = 0; return;
 	}
-	if (k >= H_ADD32_K && k <= H_NEG32)
-		bound_set(c, dst, UINT32_MAX); /* 32-bit results are zero-extended */
-	else if ((k >= H_ADD64_K && k <= H_NEG64) || (k >= H_MOVSX64_8 && k <= H_BE64) ||
-		 (k >= H_LDX_B && k <= H_LDXS_W))
-		bound_forget(c, dst);
-	else if (cond_of(k) >= 0)
-		bounds_narrow(c, d);
-	else
-		c->ub_known = 0; /* calls, atomics, anything else */
 }
 
 /* Does conditional jump d always (1) or never (0) jump, by the bounds?
@@ -902,14 +934,66 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 	return 0;
 }
 
-static int emit_insn(struct jit_compiler *c, size_t i)
+static inline __attribute__((always_inline)) int emit_insn(struct jit_compiler *c, size_t i,
+							   const struct dinsn *d)
 {
-	const struct dinsn *d = &c->code[i];
 	if (jit_emit_alu(c, d) || jit_emit_move(c, d) || emit_mem(c, d) || emit_atomic(c, d) ||
 	    emit_cond_jump(c, i, d))
 		return 0;
 	return emit_control(c, i, d);
 }
+
+/* One step of the pass at instruction i, d a copy of it whose kind is a
+ * constant where this is inlined (the per-kind steps below), so the kind
+ * tests of the emitters, the peephole choice and the bounds fold away and
+ * each instruction costs one indirect call. Returns how many instructions
+ * after i it also covered, or a negative errno. */
+static inline __attribute__((always_inline)) long emit_step(struct jit_compiler *c, size_t i,
+							    const struct dinsn *d)
+{
+	enum comb_handler_kind k = (enum comb_handler_kind)d->kind;
+	if (k == H_LDDW) {
+		emit_imm64(c, reg_map[d->dst], c->code[i + 1].imm64);
+		bounds_note(c, i, d);
+		c->off[i + 1] = (uint32_t)c->b.len;
+		return 1;
+	}
+	if (cond_of(k) >= 0 && fold_known_jump(c, i)) {
+		bounds_note(c, i, d);
+		return 0;
+	}
+	bool peephole_kind = cond_of(k) >= 0 || k == H_MOV64_X || k == H_MOV32_X || k == H_MUL64_K || k == H_MUL32_K;
+	if (peephole_kind && jit_peephole_may_start(c, i, k)) {
+		size_t covered = emit_fused(c, i);
+		if (covered) {
+			bounds_note(c, i, d);
+			for (size_t j = i + 1; j <= i + covered; j++)
+				bounds_note(c, j, &c->code[j]);
+			return (long)covered;
+		}
+	}
+	int rc = emit_insn(c, i, d);
+	if (rc)
+		return rc;
+	bounds_note(c, i, d);
+	return 0;
+}
+
+typedef long (*emit_step_fn)(struct jit_compiler *c, size_t i);
+
+#define EMIT_STEP_OF_KIND(name)                                                  \
+	static long emit_step_##name(struct jit_compiler *c, size_t i)           \
+	{                                                                        \
+		struct dinsn d = c->code[i];                                     \
+		d.kind = H_##name;                                               \
+		return emit_step(c, i, &d);                                      \
+	}
+COMB_HANDLERS(EMIT_STEP_OF_KIND)
+#undef EMIT_STEP_OF_KIND
+
+#define EMIT_STEP_ENTRY(name) [H_##name] = emit_step_##name,
+static const emit_step_fn emit_step_of[H__COUNT] = { COMB_HANDLERS(EMIT_STEP_ENTRY) };
+#undef EMIT_STEP_ENTRY
 
 /* Room for one more emit step in the scratch code buffer (it grows). */
 static bool ensure_room(struct jit_compiler *c)
@@ -983,37 +1067,27 @@ int jit_emit_pass(struct jit_compiler *c)
 			c->ub_known = 0;     /* and other values */
 		}
 		c->fl.reg = -1;
-		size_t dead = fact_dead_run(c, i);
-		if (dead) {
-			i += dead - 1;
-			continue;
+		size_t noops = 0;
+		if (c->prog->facts) {
+			size_t dead = fact_dead_run(c, i);
+			if (dead) {
+				i += dead - 1;
+				continue;
+			}
+			noops = fact_noops(c, i);
 		}
-		const struct dinsn *d = &c->code[i];
-		if (d->kind == H_LDDW) {
-			emit_imm64(c, reg_map[d->dst], c->code[i + 1].imm64);
-			bounds_note(c, i);
-			c->off[++i] = (uint32_t)c->b.len;
-			continue;
-		}
-		size_t noops = fact_noops(c, i);
 		if (noops) {
-			bounds_note(c, i);
+			bounds_note(c, i, &c->code[i]);
 			if (noops == 2) {
 				c->off[++i] = (uint32_t)c->b.len;
-				bounds_note(c, i);
+				bounds_note(c, i, &c->code[i]);
 			}
 			continue;
 		}
-		size_t covered = 0;
-		if (cond_of(d->kind) < 0 || !fold_known_jump(c, i)) {
-			covered = emit_fused(c, i);
-			int rc = covered ? 0 : emit_insn(c, i);
-			if (rc)
-				return rc;
-		}
-		for (size_t k = i; k <= i + covered; k++)
-			bounds_note(c, k);
-		i += covered;
+		long covered = emit_step_of[c->code[i].kind](c, i);
+		if (covered < 0)
+			return (int)covered;
+		i += (size_t)covered;
 	}
 	c->off[count] = (uint32_t)c->b.len;
 	return x86_buf_overflowed(&c->b) || c->out_of_memory ? -ENOMEM : 0;

@@ -65,6 +65,10 @@ struct jit_compiler {
 	uint32_t *target;    /* the branch target of each instruction */
 	uint8_t *flags;      /* BR_* */
 	uint8_t *is_target;  /* control can arrive here other than from i - 1 (TARGET_*) */
+	uint32_t *branches;  /* the instructions with a branch (flags[] set), in order */
+	size_t nbranches;
+	uint32_t *heads;     /* the loop heads (aligned), in order, when aligning */
+	size_t nheads;
 	struct jit_fixup *fix;
 	size_t nfix, fix_cap;
 	bool out_of_memory;  /* a fixup could not be recorded */
@@ -124,6 +128,25 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i);
 size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
+
+#define IFCONV_MAX 3 /* instructions in an if-converted block (jit_opt.c) */
+
+/* May a peephole of jit_opt.c apply at i (of kind k, one that can start
+ * one)? A cheap look at the next instruction, so that the emission pass
+ * tries the peepholes only there (compile time); it must accept every
+ * start they accept (a new peephole names its shape here too). */
+static inline bool jit_peephole_may_start(const struct jit_compiler *c, size_t i, enum comb_handler_kind k)
+{
+	if (i + 1 >= c->prog->count)
+		return false;
+	const struct dinsn *d = &c->code[i];
+	enum comb_handler_kind next = (enum comb_handler_kind)c->code[i + 1].kind;
+	if (cond_of(k) >= 0) /* if-conversion, latch rotation */
+		return (d->off >= 1 && d->off <= IFCONV_MAX) || (next == H_JA && c->code[i + 1].off < 0);
+	/* and-then-test, lea */
+	return next == H_ADD64_K || next == H_ADD64_X || next == H_ADD32_K || next == H_ADD32_X ||
+	       next == H_AND64_K || next == H_AND32_K;
+}
 
 /* jit.c: the entry stub and shared exits, copied to the start of c->b. */
 void jit_emit_prelude(struct jit_compiler *c);

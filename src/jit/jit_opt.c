@@ -68,9 +68,7 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i)
  * half of a register it does not move. Loop-closing diamonds (`if C goto
  * head; B; goto head`) stay branches: converted, collatz's step lengthened
  * the loop's dependency chain and ran 1.2x slower, its branch being
- * predictable. */
-#define IFCONV_MAX 3
-
+ * predictable. (IFCONV_MAX, the most instructions in B: jit_internal.h.) */
 struct ifconv_plan {
 	size_t n;          /* instructions in B */
 	int ndst;

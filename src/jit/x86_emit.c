@@ -12,8 +12,12 @@
 static inline __attribute__((always_inline)) void emit_rex(struct x86_buf *b, bool w, int reg, int rm, bool force)
 {
 	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
-	if (rex != 0x40 || force)
-		x86_byte(b, rex);
+	/* Without a branch (which registers an instruction uses is data the
+	 * CPU cannot predict; compile time): the byte is written anyway and
+	 * counted only when needed, else the opcode after it overwrites it. */
+	if (b->len < b->cap)
+		b->p[b->len] = rex;
+	b->len += (size_t)((rex != 0x40) | force);
 }
 
 static inline __attribute__((always_inline)) void emit_opcode(struct x86_buf *b, uint16_t op)
