@@ -926,33 +926,38 @@ static void loc_name(char *buf, size_t len, int l)
 		snprintf(buf, len, "fp%d", (l - 10) * 8 - COMB_STACK_SIZE);
 }
 
-/* Iterations a candidate allows, from W's range of it in the best order;
- * UINT64_MAX when no order works. */
-static uint64_t iterations(const struct wrec *rec, int l, const char **order)
+/* Iterations a candidate allows, from W's range of it in the best order
+ * (saturated at UINT64_MAX); false when no order works. */
+static bool iterations(const struct wrec *rec, int l, const char **order, uint64_t *n)
 {
 	const struct wcandidate *c = &rec->cand[l];
 	const struct vreg *v = loc_reg(rec->w->frames[rec->nframes - 1], l);
 	if (!v || v->type != VT_SCALAR || c->why != WHY_NONE || !c->sign)
-		return UINT64_MAX;
+		return false;
 	const struct comb_scalar *s = &v->var;
-	uint64_t best = UINT64_MAX, span;
-	if (c->ok_u64 && (span = s->umax - s->umin) / c->min_step < best) {
-		best = span / c->min_step;
-		*order = "unsigned";
+	const struct {
+		bool ok;
+		uint64_t span;
+		const char *name;
+	} orders[] = {
+		{ c->ok_u64, s->umax - s->umin, "unsigned" },
+		{ c->ok_s64, (uint64_t)s->smax - (uint64_t)s->smin, "signed" },
+		{ c->ok_u32, (uint64_t)s->u32_max - s->u32_min, "unsigned 32-bit" },
+		{ c->ok_s32, (uint64_t)((int64_t)s->s32_max - s->s32_min), "signed 32-bit" },
+	};
+	bool found = false;
+	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		if (!orders[i].ok)
+			continue;
+		uint64_t k = orders[i].span / c->min_step;
+		k = k == UINT64_MAX ? k : k + 1;
+		if (!found || k < *n) {
+			*n = k;
+			*order = orders[i].name;
+			found = true;
+		}
 	}
-	if (c->ok_s64 && (span = (uint64_t)s->smax - (uint64_t)s->smin) / c->min_step < best) {
-		best = span / c->min_step;
-		*order = "signed";
-	}
-	if (c->ok_u32 && (span = (uint64_t)s->u32_max - s->u32_min) / c->min_step < best) {
-		best = span / c->min_step;
-		*order = "unsigned 32-bit";
-	}
-	if (c->ok_s32 && (span = (uint64_t)((int64_t)s->s32_max - s->s32_min)) / c->min_step < best) {
-		best = span / c->min_step;
-		*order = "signed 32-bit";
-	}
-	return best == UINT64_MAX ? best : best + 1;
+	return found;
 }
 
 static int refuse_loop(struct venv *env, const struct wrec *rec)
@@ -964,8 +969,8 @@ static int refuse_loop(struct venv *env, const struct wrec *rec)
 	for (int l = 0; l < WIDEN_LOCS; l++) {
 		const struct wcandidate *c = &rec->cand[l];
 		const char *order = NULL;
-		uint64_t n = iterations(rec, l, &order);
-		if (n != UINT64_MAX && (many_loc < 0 || n < many)) {
+		uint64_t n = 0;
+		if (iterations(rec, l, &order, &n) && (many_loc < 0 || n < many)) {
 			many = n;
 			many_loc = l;
 		} else if (c->why == WHY_NONE && c->sign && wrap < 0) {
@@ -1023,8 +1028,8 @@ int verifier_widen_finish(struct venv *env)
 		uint64_t n = UINT64_MAX;
 		const char *order = NULL, *best_order = NULL;
 		for (int l = 0; l < WIDEN_LOCS; l++) {
-			uint64_t k = iterations(rec, l, &order);
-			if (k < n) {
+			uint64_t k = 0;
+			if (iterations(rec, l, &order, &k) && (best < 0 || k < n)) {
 				n = k;
 				best = l;
 				best_order = order;
