@@ -129,7 +129,7 @@ static struct vreg narrow_fill(struct vreg r, int size, bool sign_extend)
 		r.id = 0;
 	r.var = out;
 	/* widen.c's counter relation: a 4-byte fill keeps the low half's */
-	if (size == 4 && !sign_extend)
+	if (r.ind_loop && size == 4 && !sign_extend)
 		r.ind_loc |= 0x80;
 	else
 		r.ind_loop = 0;
