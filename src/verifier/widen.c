@@ -519,9 +519,10 @@ void verifier_widen_alu(struct venv *env, const struct comb_insn *in, const stru
 	if (dst->type != VT_SCALAR)
 		return;
 	if (op == COMB_ALU_MOV) {
-		/* wX = wY: the low half's relation of Y */
-		if (!alu64 && x && in->off == 0 && src->type == VT_SCALAR && src->ind_loop)
-			tag(dst, src->ind_loop, (uint8_t)(src->ind_loc | 0x80), src->ind_delta);
+		/* rX = rY copies Y's relation (a constant Y too: verifier.c
+		 * copies only the others whole), wX = wY that of the low halves */
+		if (x && in->off == 0 && src->type == VT_SCALAR && src->ind_loop)
+			tag(dst, src->ind_loop, (uint8_t)(src->ind_loc | (alu64 ? 0 : 0x80)), src->ind_delta);
 		return;
 	}
 	if ((op != COMB_ALU_ADD && op != COMB_ALU_SUB) || before->type != VT_SCALAR || !before->ind_loop)
