@@ -12,8 +12,8 @@
  * widen_* (verify_widen.bpf.c): loops too long for the kernel, which must
  * reject them for its complexity limit, while comb accepts them by widening
  * its loop heads; each then runs in comb's checked engine (which checks
- * every access and counts instructions) on a 64-byte packet and must end
- * without a fault. unsafe_widen_* must be rejected for the reason
+ * every access and counts instructions) and in the JIT on a 64-byte packet
+ * and must end without a fault. unsafe_widen_* must be rejected for the reason
  * widen_reasons gives.
  *
  * Output: one line per disagreement, then `kernel-verdicts: N passed, N failed`.
@@ -67,23 +67,30 @@ static bool kernel_gave_up(const char *log)
 	       strstr(log, "infinite loop detected");
 }
 
-/* A widened program runs in the checked engine without a fault: 0, or why not. */
-static const char *checked_run(struct comb_object *obj, size_t index)
+/* A widened program runs in the checked engine (every access checked, an
+ * instruction budget) and, proven safe, in the JIT with the verifier's
+ * facts, without a fault: NULL, or why not. */
+static const char *widened_runs(struct comb_object *obj, size_t index)
 {
 	static char why[300];
-	uint8_t packet[64] = { 0 };
+	static const enum comb_engine engines[] = { COMB_ENGINE_CHECKED, COMB_ENGINE_JIT };
+	uint8_t packet[64];
 	for (size_t i = 0; i < sizeof(packet); i++)
 		packet[i] = (uint8_t)(i * 7);
-	struct comb_test_run_opts o = { .sz = sizeof(o), .prog_type = BPF_PROG_TYPE_XDP,
-					.engine = COMB_ENGINE_CHECKED, .data_in = packet,
-					.data_size_in = sizeof(packet) };
-	int rc = comb_prog_test_run(comb_object_prog(obj, index), &o);
-	if (rc == 0 && o.retval == XDP_PASS)
-		return NULL;
-	snprintf(why, sizeof(why), "checked run: rc %d, r0 %llu: %s", rc, (unsigned long long)o.retval,
-		 o.error.message);
-	return why;
+	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		struct comb_test_run_opts o = { .sz = sizeof(o), .prog_type = BPF_PROG_TYPE_XDP,
+						.engine = engines[e], .data_in = packet,
+						.data_size_in = sizeof(packet) };
+		int rc = comb_prog_test_run(comb_object_prog(obj, index), &o);
+		if (rc != 0 || o.retval != XDP_PASS) {
+			snprintf(why, sizeof(why), "%s run: rc %d, r0 %llu: %s", comb_engine_name(engines[e]), rc,
+				 (unsigned long long)o.retval, o.error.message);
+			return why;
+		}
+	}
+	return NULL;
 }
+
 static bool verbose, kernel_ok = true;
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -176,7 +183,7 @@ static void check_object(const char *path)
 		bool agree = comb_ok == want && (kern < 0 || kern == want);
 		if (widen) { /* comb accepts, the kernel gives up, the run ends */
 			agree = comb_ok && (kern < 0 || (kern == 0 && kernel_gave_up(log)));
-			if (agree && (trouble = checked_run(obj, i)))
+			if (agree && (trouble = widened_runs(obj, i)))
 				agree = false;
 		} else if (reason && !comb_ok && !strstr(res.message, reason)) {
 			agree = false;
