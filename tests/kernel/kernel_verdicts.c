@@ -13,7 +13,8 @@
  * reject them for its complexity limit, while comb accepts them by widening
  * its loop heads; each then runs in comb's checked engine (which checks
  * every access and counts instructions) and in the JIT on a 64-byte packet
- * and must end without a fault. unsafe_widen_* must be rejected for the reason
+ * and must end without a fault. unsafe_widen_* (and unproven_widen_*, safe
+ * but beyond what widening can prove) must be rejected for the reason
  * widen_reasons gives.
  *
  * Output: one line per disagreement, then `kernel-verdicts: N passed, N failed`.
@@ -50,6 +51,7 @@ static const struct {
 	{ "unsafe_widen_bound_not_constant", "may wrap around" },
 	{ "unsafe_widen_bound_u32", "allows up to 4294967296 iterations" },
 	{ "unsafe_widen_bound_some_paths", "may wrap around" },
+	{ "unproven_widen_relational", "the access may reach byte 72" },
 };
 
 static const char *widen_reason(const char *prog)

@@ -4,11 +4,12 @@
  * program is too large", 1,000,001 instructions processed) or as an
  * infinite loop. comb's verifier, after its own unrolled walk runs out of
  * the same budget, widens the loop heads (src/verifier/widen.c):
- *   widen_*   are safe and end: comb must accept them (and they run in
- *             comb's checked engine without a fault);
- *   unsafe_*  are unsafe or may not end: comb must reject them too.
- * tests/kernel/kernel_verdicts.c checks both verdicts against the kernel's
- * and comb's reasons against the words each one names below (WIDEN_WHY).
+ *   widen_*    are safe and end: comb must accept them (and they run in
+ *              comb's checked engine and JIT without a fault);
+ *   unsafe_*   are unsafe or may not end: comb must reject them too;
+ *   unproven_* are safe, but only an unrolled walk shows it: comb rejects.
+ * tests/kernel/kernel_verdicts.c checks the verdicts against the kernel's,
+ * and comb's reasons against the words its widen_reasons table gives.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -317,5 +318,28 @@ NAKED("xdp", unsafe_widen_bound_u32)
 		     "*(u64 *)(r9 + 0) = r3;"
 		     "r6 += 1;"
 		     "if r6 < r8 goto 1b;"
+		     DONE :: ARGS : "memory");
+}
+
+/* Safe, but only unrolled: r7 and r8 swap 0 and 1, so their sum is always 1
+ * (offset 32); widened, each is 0 or 1 and the sum may be 2 (offset 64, past
+ * the value). The widened walk cannot prove it and must refuse. */
+NAKED("xdp", unproven_widen_relational)
+{
+	asm volatile(LOOKUP
+		     "r6 = 0;"
+		     "r7 = 0;"
+		     "r8 = 1;"
+		     "1: r1 = r7;"
+		     "r7 = r8;"
+		     "r8 = r1;"
+		     "r1 = r7;"
+		     "r1 += r8;"
+		     "r1 <<= 5;"
+		     "r2 = r9;"
+		     "r2 += r1;"
+		     "r3 = *(u64 *)(r2 + 0);"
+		     "r6 += 1;"
+		     "if r6 < 300000 goto 1b;"
 		     DONE :: ARGS : "memory");
 }
