@@ -43,6 +43,7 @@ static const struct {
 } widen_reasons[] = {
 	{ "unsafe_widen_oob_late", "found with the loops widened" },
 	{ "unsafe_widen_index_grows", "the access may reach byte 72" },
+	{ "unsafe_widen_index_grows_late", "the access may reach byte 80 of the value of map widen_vals, which has 64 bytes: check the index against the size first (found with the loops widened" },
 	{ "unsafe_widen_counter_reset", "infinite loop" },
 	{ "unsafe_widen_counter_reset_data", "could not be proven to end" },
 	{ "unsafe_widen_counter_wraps", "may wrap around" },

@@ -205,6 +205,23 @@ NAKED("xdp", unsafe_widen_index_grows)
 		     DONE :: ARGS : "memory");
 }
 
+/* An index that grows with the counter, slowly: (r6 >> 15) * 8 passes the
+ * value's last u64 (index 7) only after 262,144 iterations. */
+NAKED("xdp", unsafe_widen_index_grows_late)
+{
+	asm volatile(LOOKUP
+		     "r6 = 0;"
+		     "1: r1 = r6;"
+		     "r1 >>= 15;"
+		     "r1 <<= 3;"
+		     "r2 = r9;"
+		     "r2 += r1;"
+		     "r3 = *(u64 *)(r2 + 0);"
+		     "r6 += 1;"
+		     "if r6 < 300000 goto 1b;"
+		     DONE :: ARGS : "memory");
+}
+
 /* The counter goes back to 0 when the value says so: may never end. */
 NAKED("xdp", unsafe_widen_counter_reset)
 {
