@@ -41,11 +41,17 @@
  * copy keeps the tag, adding or subtracting a constant moves delta, a
  * 32-bit operation turns it into a relation of the low halves, any other
  * write drops it (it lives in struct vreg, so every fresh register value is
- * untagged). Tags are compared by pruning. At each back edge, a candidate
- * location L survives if it holds (record, L, d) with d != 0 of the same
- * sign as on every other back edge, and the path's own range there proves
- * that adding d did not wrap in some order (unsigned or signed, 64 or 32
- * bits; e.g. d > 0 unsigned: L >= d). A surviving candidate strictly
+ * untagged). Tags are compared by pruning (a path stops only where the
+ * stored state has the same tags, so the continuation explored from there
+ * moves every counter as this path's would), and the tags of a record are
+ * dropped everywhere each time a path passes its head (no tag outlives its
+ * loop's activation). Locations with the same tag hold the same value, so
+ * at a back edge they share their bounds (a test bounded one copy). At each
+ * back edge, a candidate location L survives if it holds (record, L, d)
+ * with d != 0 of the same sign as on every other back edge, and the path's
+ * range of it proves that adding d did not wrap in some order (unsigned or
+ * signed, 64 or 32 bits; e.g. d > 0 unsigned: L >= d; the 64-bit orders
+ * only when L's whole value follows the relation). A surviving candidate strictly
  * increases (or decreases) in that order on every iteration, and its value
  * at the head stays within W's final range of it, so the loop runs at most
  * (max - min) / min|d| + 1 iterations. More than WIDEN_MAX_ITERATIONS (as
