@@ -1004,8 +1004,8 @@ static int refuse_loop(struct venv *env, const struct wrec *rec)
 		why = text;
 	} else if (zero >= 0) {
 		loc_name(name, sizeof(name), zero);
-		snprintf(text, sizeof(text), "%s, its only candidate counter, does not change on some path "
-			 "back to insn %zu (step 0)", name, rec->head);
+		snprintf(text, sizeof(text), "%s does not change on some path back to insn %zu (step 0), "
+			 "and no other register or stack slot counts the iterations", name, rec->head);
 		why = text;
 	} else if (sign >= 0) {
 		loc_name(name, sizeof(name), sign);
