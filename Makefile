@@ -197,13 +197,13 @@ $(BUILD)/bench/xdp-bench: bench/xdp_bench.c bench/stats.c bench/stats.h $(STATIC
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench $(BUILD)/bench/ringbuf-bench $(BUILD)/bench/map-bench $(BUILD)/bench/loader-bench $(BUILD)/bench/verifier-bench $(BUILD)/bench/xdp-bench
+	@$(MAKE) --no-print-directory all $(BENCH_OBJS) $(BENCH_BINS) $(BUILD)/bench/comb-bench $(BUILD)/bench/ringbuf-bench $(BUILD)/bench/map-bench $(BUILD)/bench/loader-bench $(BUILD)/bench/verifier-bench $(BUILD)/bench/xdp-bench $(BUILD)/progs/verify_widen.bpf.o
 	@$(BUILD)/bench/comb-bench --dir $(BUILD)/bench
 	@$(BUILD)/bench/xdp-bench
 	@$(BUILD)/bench/loader-bench
 	@$(BUILD)/bench/ringbuf-bench
 	@$(BUILD)/bench/map-bench --obj $(BUILD)/bench/map_ops.bpf.o
-	@$(BUILD)/bench/verifier-bench
+	@$(BUILD)/bench/verifier-bench --widen $(BUILD)/progs/verify_widen.bpf.o
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=$(FUZZ_CC) \

@@ -21,6 +21,13 @@
  * in a fresh process (verifier-bench --child PATH IMAGE NAME), whose peak RSS
  * (getrusage) is read before and after the verification: the growth is the
  * verifier's peak working memory (states, checkpoints).
+ *
+ * Widened loops (--widen OBJ, tests/progs/verify_widen.bpf.o): every widen_*
+ * program there is too long for the kernel, which gives up after its
+ * complexity budget, while comb accepts it after widening its loop heads.
+ * Per program, interleaved in each round: the kernel's time to reject it
+ * (its "verification time"), comb's time to accept it (the unrolled walk
+ * that runs out of the same budget, then the widened walk), medians.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +37,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/libbpf.h>
 
 #include "comb/comb.h"
 #include "jit/jit.h"
@@ -215,15 +224,93 @@ static int measure_memory(const char *self, const struct round *r, long *before,
 	return rc;
 }
 
+/* ---- widened loops ---- */
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/* The kernel's verification time of one program (it rejects it), -1 if none. */
+static double kernel_reject_us(const char *path, const char *prog, int *rc)
+{
+	static char log[1 << 16];
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return -1;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj) {
+		bool mine = strcmp(bpf_program__name(p), prog) == 0;
+		bpf_program__set_autoload(p, mine);
+		if (mine) {
+			log[0] = 0;
+			bpf_program__set_log_buf(p, log, sizeof(log));
+			bpf_program__set_log_level(p, 4); /* statistics only */
+		}
+	}
+	*rc = bpf_object__load(obj);
+	bpf_object__close(obj);
+	const char *t = strstr(log, "verification time ");
+	return t ? atof(t + strlen("verification time ")) : -1;
+}
+
+static int widen_bench(const char *path, int rounds)
+{
+	char err[512];
+	struct comb_object *obj;
+	struct comb_vm *vm;
+	printf("== verifier: loops too long for the kernel, widened by comb (%s)\n", path);
+	if (comb_object_open_file(path, NULL, &obj, err, sizeof(err)) || comb_vm_new(NULL, &vm)) {
+		printf("widen: cannot open %s: %s\n", path, err);
+		return 1;
+	}
+	comb_object_set_verify(obj, false);
+	if (comb_object_load(obj, vm, err, sizeof(err))) {
+		printf("widen: cannot load %s: %s\n", path, err);
+		return 1;
+	}
+	libbpf_set_print(quiet_print);
+	printf("%-28s %8s %14s %14s %8s\n", "program", "comb", "comb ms", "kernel ms", "k / c");
+	for (size_t i = 0; i < comb_object_prog_count(obj); i++) {
+		struct comb_object_prog_info info;
+		comb_object_prog_info(obj, i, &info);
+		if (strncmp(info.name, "widen_", 6))
+			continue;
+		double comb_us[MAX_ROUNDS], kernel_us[MAX_ROUNDS];
+		int comb_rc = 0, kernel_rc = 0;
+		for (int r = 0; r < rounds; r++) {
+			struct comb_verify_result res;
+			double t0 = now_us();
+			comb_rc = comb_verify_object_prog(obj, i, NULL, &res);
+			comb_us[r] = now_us() - t0;
+			kernel_us[r] = kernel_reject_us(path, info.name, &kernel_rc);
+		}
+		double c = bench_median(comb_us, (size_t)rounds), k = bench_median(kernel_us, (size_t)rounds);
+		printf("%-28s %8s %14.1f %11.1f %s %7.2fx\n", info.name, comb_rc ? "rejects" : "accepts", c / 1e3,
+		       k / 1e3, kernel_rc ? "(r)" : "(a)", c > 0 ? k / c : 0);
+	}
+	printf("(r): the kernel rejects it (complexity), (a): accepts it\n");
+	comb_object_close(obj);
+	comb_vm_free(vm);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2], argv[3], argv[4]);
 	int rounds = DEFAULT_ROUNDS;
-	if (argc == 3 && strcmp(argv[1], "--rounds") == 0)
-		rounds = atoi(argv[2]);
+	const char *widen_obj = NULL;
+	for (int a = 1; a + 1 < argc; a += 2) {
+		if (strcmp(argv[a], "--rounds") == 0)
+			rounds = atoi(argv[a + 1]);
+		else if (strcmp(argv[a], "--widen") == 0)
+			widen_obj = argv[a + 1];
+		else
+			rounds = 0;
+	}
 	if (rounds < 1 || rounds > MAX_ROUNDS) {
-		fprintf(stderr, "usage: verifier-bench [--rounds 1..%d]\n", MAX_ROUNDS);
+		fprintf(stderr, "usage: verifier-bench [--rounds 1..%d] [--widen verify_widen.bpf.o]\n", MAX_ROUNDS);
 		return 2;
 	}
 	printf("== verifier: comb vs the kernel's own verification time, real-program corpus\n");
@@ -257,5 +344,5 @@ int main(int argc, char **argv)
 		       before, after, after - before);
 	else
 		printf("largest exploration: memory not measured (%s)\n", strerror(rc < 0 ? -rc : EIO));
-	return 0;
+	return widen_obj ? widen_bench(widen_obj, rounds) : 0;
 }

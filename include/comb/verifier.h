@@ -60,7 +60,9 @@ struct comb_verify_opts {
 
 struct comb_verify_result {
 	bool ok;
-	uint64_t insns_processed;  /* instructions explored, as the kernel counts them */
+	uint64_t insns_processed;  /* instructions explored, as the kernel counts them (for a
+				    * program verified with its loops widened, after the
+				    * unrolled walk ran out of budget: the widened walk's) */
 	long error_insn;           /* index of the offending instruction, -1 if none */
 	/* "insn 12: r2 = *(u32 *)(r0 + 0x0): r0 may be NULL here: test the result of
 	 * bpf_map_lookup_elem before using it" */

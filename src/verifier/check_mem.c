@@ -128,6 +128,11 @@ static struct vreg narrow_fill(struct vreg r, int size, bool sign_extend)
 	if (sign_extend || r.var.umax >= (UINT64_C(1) << (8 * size)))
 		r.id = 0;
 	r.var = out;
+	/* widen.c's counter relation: a 4-byte fill keeps the low half's */
+	if (r.ind_loop && size == 4 && !sign_extend)
+		r.ind_loc |= 0x80;
+	else
+		r.ind_loop = 0;
 	return r;
 }
 

@@ -21,7 +21,9 @@
  * is known not to follow every execution: a 32-bit NULL test of a pointer
  * (the verifier decides it by the whole pointer, the low half of a real
  * address may be zero) and callbacks (a callback is walked once, with the
- * state at its call, but runs again with what earlier runs left behind).
+ * state at its call, but runs again with what earlier runs left behind),
+ * and programs proven with their loops widened (widen.c prunes by its own
+ * covering, which does not keep the observed values precise).
  *
  * Like the verifier's own proofs, facts take the contents of read-only
  * (BPF_F_RDONLY_PROG) array maps read as constants (check_mem.c, `const

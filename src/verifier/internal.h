@@ -84,6 +84,9 @@ struct venv {
 	 * when the caller wants none; facts_off: the walk cannot back any. */
 	uint8_t *obs;
 	bool facts_off;
+	/* Widening mode (widen.c), NULL in the ordinary walk. */
+	struct widen *widen;
+	bool paths_overflow;        /* the first walk stopped at 8192 pending branches */
 };
 
 /* venv.zext values: not reached yet, upper half zero on every visit so far
@@ -189,8 +192,30 @@ void verifier_mark_precise_slot(struct venv *env, const struct vstate *st, int f
 void verifier_propagate_precision(struct venv *env, const struct vstate *st, const struct vstate *old,
 				  const uint64_t *stack_read);
 
+/* widen.c: the second walk, with loop heads widened, of a program the
+ * ordinary walk found too long (see the design note there). */
+int verifier_widen_begin(struct venv *env);
+void verifier_widen_end(struct venv *env);
+/* Before instruction idx runs: the path leaves loops idx is not part of. */
+void verifier_widen_step(struct venv *env, struct vstate *st, size_t idx);
+/* At a loop head: 1 stop (covered), 0 go on with st (maybe widened), or an error. */
+int verifier_widen_at_head(struct venv *env, struct vstate *st, size_t idx);
+/* The pruning test of this mode: everything compared, counters' tags too. */
+bool verifier_widen_covers(const struct venv *env, const struct vstate *old, const struct vstate *cur,
+			   size_t idx);
+/* dst = result of ALU instruction in on before (dst's old state) and src. */
+void verifier_widen_alu(struct venv *env, const struct comb_insn *in, const struct vreg *before,
+			const struct vreg *src, struct vreg *dst);
+/* A constant the program compares with: a widening threshold. */
+void verifier_widen_note_const(struct venv *env, uint64_t k);
+/* After the walk: every loop that iterated has a counter that ends it, or a rejection (-E2BIG). */
+int verifier_widen_finish(struct venv *env);
+
 /* verifier.c */
 struct btf;
+/* The instructions that may run after insn i in its function (a call's
+ * next is the instruction after it); returns how many (0-2). */
+int verifier_insn_succs(const struct venv *env, size_t i, size_t next[2]);
 /* Stack liveness: bytes [lo, hi) (fp-relative) of frame frameno were read
  * (any value there may matter) or written (slots wholly inside lose their
  * past: reads after this do not reach back). */

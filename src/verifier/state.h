@@ -56,6 +56,7 @@ struct vreg {
 	uint8_t type;       /* enum vreg_type */
 	bool maybe_null;
 	uint8_t frameno;    /* VT_STACK: the frame it points into */
+	uint8_t ind_loop;   /* widen.c: 1 + loop record whose head value this scalar follows, 0: none */
 	int32_t off;        /* pointers: fixed offset */
 	uint32_t id;        /* copies of one NULL-able or packet pointer share it */
 	uint32_t ref_id;    /* acquired reference, 0 if none */
@@ -65,6 +66,11 @@ struct vreg {
 	uint32_t src_helper;/* helper that produced a nullable pointer (messages) */
 	uint32_t btf_id;    /* VT_BTF_ID: the struct's type id in the kernel BTF, 0 if unknown */
 	bool precise;       /* scalars in a checkpoint: some continuation's safety depends on the value */
+	/* widen.c: with ind_loop, this scalar = (location ind_loc & 0x7f of the
+	 * loop's frame at its head) + ind_delta, modulo 2^64 (2^32 when bit 7
+	 * of ind_loc is set: low halves only). Fits in padding. */
+	uint8_t ind_loc;
+	int16_t ind_delta;
 	struct comb_scalar var;
 };
 
@@ -86,6 +92,7 @@ struct vframe {
 };
 
 #define VMAX_REFS 32
+#define VMAX_LOOPS 8
 
 /* One executed instruction of the path since its last checkpoint, for
  * precision backtracking (precision.c): the frame it ran in and what it did
@@ -125,6 +132,13 @@ struct vstate {
 	struct vhist *hist;
 	uint32_t nhist, cap_hist;
 	bool hist_lost;
+	/* widen.c (widening mode only): the loops this path is inside since it
+	 * last passed their head, outermost first. */
+	uint8_t nloops;
+	struct vloop_active {
+		uint32_t head;
+		uint8_t frame, rec;
+	} loops[VMAX_LOOPS];
 };
 
 struct vreg vreg_scalar(struct comb_scalar s);

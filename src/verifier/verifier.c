@@ -226,6 +226,26 @@ static int check_subprog_bounds(struct venv *env)
 	return 0;
 }
 
+int verifier_insn_succs(const struct venv *env, size_t i, size_t next[2])
+{
+	const struct comb_insn *in = &env->insns[i];
+	size_t cand[2];
+	int n = 0, k = 0;
+	if ((i > 0 && comb_insn_is_lddw(&env->insns[i - 1])) || is_exit(in))
+		return 0; /* the second half of an LDDW does not run */
+	if (is_ja(in)) {
+		cand[n++] = jump_target(env->insns, i);
+	} else {
+		cand[n++] = i + (comb_insn_is_lddw(in) ? 2 : 1);
+		if (is_cond_jump(in) && jump_target(env->insns, i) != cand[0])
+			cand[n++] = jump_target(env->insns, i);
+	}
+	for (int j = 0; j < n; j++)
+		if (cand[j] < env->count)
+			next[k++] = cand[j];
+	return k;
+}
+
 /* Static reachability (branches both ways): the kernel refuses dead code. */
 static int check_reachable(struct venv *env)
 {
@@ -438,9 +458,13 @@ int verifier_push_branch(struct venv *env, const struct vstate *st, size_t idx)
 	if (!copy)
 		return -ENOMEM;
 	env->pending[env->npending++] = (struct vpending){ .st = copy, .idx = idx, .cp = NULL };
-	if (env->npending > 8192)
-		return verifier_reject(env, st, idx, "too many pending branches (more than 8192): "
-				       "the program has too many paths to explore");
+	if (env->npending > 8192) {
+		/* a budget, as the instruction count: the widened walk may fit it */
+		verifier_reject(env, st, idx, "too many pending branches (more than 8192): "
+				"the program has too many paths to explore");
+		env->paths_overflow = true;
+		return -E2BIG;
+	}
 	return 0;
 }
 
@@ -472,7 +496,10 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 {
 	int loop_checks = 0, seen = 0;
 	for (struct vcheck **link = &env->visited[idx], *c; (c = *link) && seen < 64; seen++) {
-		if (c->branches == 0) {
+		if (c->branches == 0 && env->widen) {
+			if (verifier_widen_covers(env, c->st, st, idx))
+				return 1;
+		} else if (c->branches == 0) {
 			if (vstate_covers_precise(c->st, st, env->live_in, env->count, idx, env->strict,
 						  c->read)) {
 				c->hits++;
@@ -489,7 +516,7 @@ static int visit_prune_point(struct venv *env, struct vstate *st, size_t idx, st
 				env->ncheckpoints--;
 				continue;
 			}
-		} else if (loop_checks++ < 4 &&
+		} else if (!env->widen && loop_checks++ < 4 &&
 			   vstate_covers_mode(c->st, st, env->live_in, env->count, idx, env->strict, NULL) &&
 			   vstate_covers_mode(st, c->st, env->live_in, env->count, idx, env->strict, NULL)) {
 			return verifier_reject(env, st, idx,
@@ -667,6 +694,12 @@ static int check_alu(struct venv *env, struct vstate *st, size_t idx)
 	struct comb_scalar value = op == COMB_ALU_MOV ? comb_scalar_unknown() : dst->var;
 	if (comb_scalar_alu(&value, &src.var, in) < 0)
 		return verifier_reject(env, st, idx, "invalid arithmetic instruction");
+	if (env->widen) {
+		struct vreg before = *dst;
+		*dst = vreg_scalar(value);
+		verifier_widen_alu(env, in, &before, &src, dst);
+		return 0;
+	}
 	*dst = vreg_scalar(value);
 	clear_id(dst);
 	return 0;
@@ -872,6 +905,10 @@ static int check_cond_jump(struct venv *env, struct vstate *st, size_t *idx)
 	struct vreg a = *reg(st, in->dst);
 	struct vreg b = x ? *reg(st, in->src) : vreg_const((uint64_t)(int64_t)in->imm);
 	int taken = -1;
+	if (env->widen && b.type == VT_SCALAR && comb_scalar_is_const(&b.var))
+		verifier_widen_note_const(env, b.var.umin);
+	else if (env->widen && a.type == VT_SCALAR && comb_scalar_is_const(&a.var))
+		verifier_widen_note_const(env, a.var.umin);
 	if (a.type == VT_SCALAR && b.type == VT_SCALAR) {
 		taken = comb_scalar_branch_taken(&a.var, &b.var, in->code);
 		if (taken < 0) {
@@ -1003,6 +1040,12 @@ static int explore(struct venv *env, struct vstate *st, size_t idx, struct vchec
 					"explored; a loop may not end, or has too many iterations or paths",
 					(unsigned long long)env->max_insns);
 			return -E2BIG;
+		}
+		if (env->widen) {
+			verifier_widen_step(env, st, idx);
+			int w = verifier_widen_at_head(env, st, idx);
+			if (w)
+				return w > 0 ? 0 : w;
 		}
 		if (env->prune_point[idx]) {
 			env->cur_cp = *cp;
@@ -1147,8 +1190,67 @@ static int check_stack_depth(struct venv *env)
 	return 0;
 }
 
+/* Forget the walk (states, checkpoints, facts) to walk again. */
+static void env_reset_walk(struct venv *env)
+{
+	for (size_t i = 0; i < env->npending; i++)
+		vstate_free(env->pending[i].st);
+	env->npending = 0;
+	for (struct vcheck *c = env->checkpoints, *next; c; c = next) {
+		next = c->next_all;
+		vstate_free(c->st);
+		free(c->hist);
+		free(c);
+	}
+	env->checkpoints = NULL;
+	env->ncheckpoints = 0;
+	env->cur_cp = NULL;
+	env->last_checkpoint = 0;
+	memset(env->visited, 0, env->count * sizeof(*env->visited));
+	memset(env->sub_depth, 0, env->nsub * sizeof(*env->sub_depth));
+	if (env->zext)
+		memset(env->zext, 0, env->count);
+	env->res->insns_processed = 0;
+	env->res->error_insn = -1;
+	env->res->message[0] = 0;
+}
+
+/* The ordinary walk ran out of budget: walk again with the loop heads
+ * widened (widen.c). A rejection for a budget used up again keeps the first
+ * walk's words; others say they come from the widened walk. */
+static int verify_widened(struct venv *env)
+{
+	struct comb_verify_result first = *env->res;
+	int first_rc = env->paths_overflow ? -EACCES : -E2BIG;
+	if (env->log_level >= 1)
+		verifier_log(env, "widening the loops: unrolled, the program explores more than %llu "
+			     "instructions\n", (unsigned long long)env->max_insns);
+	env_reset_walk(env);
+	/* Facts rest on pruning that compares what they observed precisely;
+	 * the widened walk prunes by its own covering, so it backs none. */
+	env->facts_off = true;
+	int rc = verifier_widen_begin(env);
+	if (rc == 0)
+		rc = run_exploration(env);
+	bool walked_out = rc == -E2BIG;
+	if (rc == 0)
+		rc = verifier_widen_finish(env);
+	verifier_widen_end(env);
+	if (walked_out) {
+		*env->res = first;
+		rc = first_rc;
+	} else if (rc == -EACCES) {
+		size_t len = strlen(env->res->message);
+		snprintf(env->res->message + len, sizeof(env->res->message) - len,
+			 " (found with the loops widened: unrolled, the program explores more than %llu "
+			 "instructions)", (unsigned long long)env->max_insns);
+	}
+	return rc;
+}
+
 static void env_free(struct venv *env)
 {
+	verifier_widen_end(env);
 	for (size_t i = 0; i < env->npending; i++)
 		vstate_free(env->pending[i].st);
 	free(env->pending);
@@ -1275,6 +1377,8 @@ int verifier_run_facts(const struct comb_insn *insns, size_t count, const struct
 		rc = mark_prune_points(&env);
 	if (!rc)
 		rc = run_exploration(&env);
+	if (rc == -E2BIG)
+		rc = verify_widened(&env);
 	if (rc == -ENOMEM)
 		snprintf(res->message, sizeof(res->message), "out of memory");
 	res->ok = rc == 0;

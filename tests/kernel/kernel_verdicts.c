@@ -9,6 +9,14 @@
  * safe_* programs are accepted, unsafe_* rejected. When bpf() is denied only
  * comb's verdicts are checked against the names.
  *
+ * widen_* (verify_widen.bpf.c): loops too long for the kernel, which must
+ * reject them for its complexity limit, while comb accepts them by widening
+ * its loop heads; each then runs in comb's checked engine (which checks
+ * every access and counts instructions) and in the JIT on a 64-byte packet
+ * and must end without a fault. unsafe_widen_* (and unproven_widen_*, safe
+ * but beyond what widening can prove) must be rejected for the reason
+ * widen_reasons gives.
+ *
  * Output: one line per disagreement, then `kernel-verdicts: N passed, N failed`.
  * `kernel-verdicts -v DIR` also prints both messages for every program.
  */
@@ -28,6 +36,64 @@
 #define ENOTSUPP_ 524 /* the kernel's ENOTSUPP */
 
 static int passed, failed;
+
+/* What comb must say about each unsafe_widen_* program. */
+static const struct {
+	const char *prog, *words;
+} widen_reasons[] = {
+	{ "unsafe_widen_oob_late", "found with the loops widened" },
+	{ "unsafe_widen_index_grows", "the access may reach byte 72" },
+	{ "unsafe_widen_index_grows_late", "the access may reach byte 80 of the value of map widen_vals, which has 64 bytes: check the index against the size first (found with the loops widened" },
+	{ "unsafe_widen_counter_reset", "infinite loop" },
+	{ "unsafe_widen_counter_reset_data", "could not be proven to end" },
+	{ "unsafe_widen_counter_wraps", "may wrap around" },
+	{ "unsafe_widen_step_zero", "infinite loop" },
+	{ "unsafe_widen_step_zero_data", "could not be proven to end" },
+	{ "unsafe_widen_bound_not_constant", "may wrap around" },
+	{ "unsafe_widen_bound_u32", "allows up to 4294967296 iterations" },
+	{ "unsafe_widen_bound_some_paths", "may wrap around" },
+	{ "unproven_widen_relational", "the access may reach byte 72" },
+};
+
+static const char *widen_reason(const char *prog)
+{
+	for (size_t i = 0; i < sizeof(widen_reasons) / sizeof(widen_reasons[0]); i++)
+		if (strcmp(widen_reasons[i].prog, prog) == 0)
+			return widen_reasons[i].words;
+	return NULL;
+}
+
+/* The kernel gave up for its complexity, not for a fault it found. */
+static bool kernel_gave_up(const char *log)
+{
+	return strstr(log, "BPF program is too large") || strstr(log, "is too complex") ||
+	       strstr(log, "infinite loop detected");
+}
+
+/* A widened program runs in the checked engine (every access checked, an
+ * instruction budget) and, proven safe, in the JIT with the verifier's
+ * facts, without a fault: NULL, or why not. */
+static const char *widened_runs(struct comb_object *obj, size_t index)
+{
+	static char why[300];
+	static const enum comb_engine engines[] = { COMB_ENGINE_CHECKED, COMB_ENGINE_JIT };
+	uint8_t packet[64];
+	for (size_t i = 0; i < sizeof(packet); i++)
+		packet[i] = (uint8_t)(i * 7);
+	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		struct comb_test_run_opts o = { .sz = sizeof(o), .prog_type = BPF_PROG_TYPE_XDP,
+						.engine = engines[e], .data_in = packet,
+						.data_size_in = sizeof(packet) };
+		int rc = comb_prog_test_run(comb_object_prog(obj, index), &o);
+		if (rc != 0 || o.retval != XDP_PASS) {
+			snprintf(why, sizeof(why), "%s run: rc %d, r0 %llu: %s", comb_engine_name(engines[e]), rc,
+				 (unsigned long long)o.retval, o.error.message);
+			return why;
+		}
+	}
+	return NULL;
+}
+
 static bool verbose, kernel_ok = true;
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -115,13 +181,25 @@ static void check_object(const char *path)
 		 * their target, so their context is typed by the kernel's BTF. */
 		int comb_ok = comb_verify_object_prog(obj, i, NULL, &res) == 0;
 		int kern = kernel_ok ? kernel_verdict(path, info.name, log, sizeof(log)) : -1;
+		bool widen = strncmp(info.name, "widen_", 6) == 0;
+		const char *reason = widen_reason(info.name), *trouble = NULL;
 		bool agree = comb_ok == want && (kern < 0 || kern == want);
+		if (widen) { /* comb accepts, the kernel gives up, the run ends */
+			agree = comb_ok && (kern < 0 || (kern == 0 && kernel_gave_up(log)));
+			if (agree && (trouble = widened_runs(obj, i)))
+				agree = false;
+		} else if (reason && !comb_ok && !strstr(res.message, reason)) {
+			agree = false;
+			trouble = reason;
+		}
 		if (verbose || !agree) {
 			printf("%s %s: expected %s, comb %s, kernel %s\n", agree ? "ok  " : "FAIL", info.name,
-			       want ? "accept" : "reject", comb_ok ? "accepts" : "rejects",
+			       want || widen ? "accept" : "reject", comb_ok ? "accepts" : "rejects",
 			       kern < 0 ? "not asked" : kern ? "accepts" : "rejects");
 			if (!comb_ok)
 				printf("  comb:   %s\n", res.message);
+			if (trouble)
+				printf("  %s%s\n", reason ? "comb should say: " : "", trouble);
 			if (kern == 0)
 				printf("  kernel: %s\n", last_line(log));
 		}

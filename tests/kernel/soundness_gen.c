@@ -651,6 +651,34 @@ static void block_loop(struct gen *g, bool bug)
 	g->p->insns[at].off = (int16_t)((long)head - (long)at - 1);
 }
 
+/* A loop too long to explore unrolled within the test's 200,000-instruction
+ * budget (the verifier widens it): r2 counts from 0 to n (30,000-34,000)
+ * and stores a byte at buf + (r2 >> 12), a buffer ending at fp. Mistakes:
+ * a buffer one byte short, reached only by the last 4,096 or so iterations,
+ * or a counter reset halfway (the loop never ends). */
+static void block_long_loop(struct gen *g, bool bug)
+{
+	int n = 30000 + (int)sound_rng_below(g->rng, 4000);
+	int size = ((n - 1) >> 12) + 1;
+	int mistake = bug ? (int)sound_rng_below(g->rng, 2) : -1;
+	int buf = mistake == 0 ? -size + 1 : -size;
+	MOV_K(g, 2, 0);
+	size_t head = g->p->count;
+	MOV_X(g, 3, 2);
+	ALU64_K(g, COMB_ALU_RSH, 3, 12);
+	MOV_X(g, 4, 10);
+	ALU64_K(g, COMB_ALU_ADD, 4, buf);
+	ALU64_X(g, COMB_ALU_ADD, 4, 3);
+	ST_K(g, 1, 4, 0, 0x55);
+	ALU64_K(g, COMB_ALU_ADD, 2, 1);
+	if (mistake == 1) {
+		emit(g, COMB_CLS_JMP | COMB_JMP_JNE | COMB_SRC_K, 2, 0, 1, n / 2);
+		MOV_K(g, 2, 0);
+	}
+	size_t at = emit(g, COMB_CLS_JMP | COMB_JMP_JLT | COMB_SRC_K, 2, 0, 0, n);
+	g->p->insns[at].off = (int16_t)((long)head - (long)at - 1);
+}
+
 /* Call a subprogram with a pointer to the caller's stack. */
 static void block_call_stack(struct gen *g, bool bug)
 {
@@ -823,6 +851,7 @@ static void gen_block(struct gen *g, int b, bool bug)
 	case SOUND_B_XDP_LOAD: block_xdp_load(g, bug); break;
 	case SOUND_B_ADJUST_HEAD: block_adjust_head(g, bug); break;
 	case SOUND_B_WRAP32: block_wrap32(g, bug); break;
+	case SOUND_B_LONG_LOOP: block_long_loop(g, bug); break;
 	}
 }
 
@@ -845,6 +874,8 @@ void sound_generate(struct sound_rng *r, uint32_t prog_type, struct sound_prog *
 		do
 			b = (int)sound_rng_below(r, SOUND_B_COUNT);
 		while (!block_allowed(&g, b));
+		if (b == SOUND_B_LONG_LOOP && !chance(r, 3))
+			b = SOUND_B_LOOP; /* rare: the kernel spends its whole budget on each */
 		bool bug = bug_left && chance(r, 100 / (blocks - i));
 		bug_left &= !bug;
 		block_begin(&g);
@@ -870,7 +901,7 @@ const char *sound_block_name(int block)
 		"pkt-const", "pkt-var", "pkt-write", "ld-abs", "map-lookup", "map-var", "map-reuse",
 		"map-direct", "map-update", "spill-ptr", "spill-scalar", "stack-uninit", "stack-var", "ctx",
 		"ctx-ptr", "loop", "call-stack", "call-ret", "probe-read", "xdp-load-bytes", "adjust-head",
-		"wrap32",
+		"wrap32", "long-loop",
 	};
 	return block >= 0 && block < SOUND_B_COUNT ? names[block] : "?";
 }
