@@ -27,7 +27,10 @@
  * 1.6x, and 64-byte heads gave the steadiest results (16 and 32 were each
  * worse on some program). Padding can grow when code before it shrinks, so
  * the relaxation alternates shortening rounds with layouts and ends by
- * lengthening any short branch that no longer reaches. Nothing else in an
+ * lengthening any short branch that no longer reaches. Cold blocks a loop
+ * jumps over (jit_sink.c) are laid out after all other code: then layout()
+ * and compact() follow c->order instead of the instructions' order, and the
+ * exposed offsets (fin) are no longer increasing. Nothing else in an
  * instruction's code depends on where it lands: jumps to the shared exits
  * are always long (fixups). The entry stub and the exits are the same for
  * every program: they are built once and copied. Scratch arrays and the
@@ -221,26 +224,41 @@ static uint32_t align_mask_at(const struct jit_compiler *c, size_t i)
 /* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
 static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
 
+/* Bytes a branch's final form saves on the long one it was counted as, by
+ * its BR_* bits (short: see branch_saving; elided: all of a jmp). */
+static const uint8_t final_saving[16] = {
+	[BR_SHORT | BR_JCC] = 4, [BR_SHORT | BR_JMP] = 3, [BR_ELIDE | BR_JMP] = BR_JMP_LONG,
+};
+
 /* Bytes of instruction i's own code in the final layout (without the
  * alignment before it). */
-static uint32_t final_size(const struct jit_compiler *c, size_t i)
+static inline uint32_t final_size(const struct jit_compiler *c, size_t i)
 {
-	uint32_t size = c->off[i + 1] - c->off[i];
-	return c->flags[i] & BR_SHORT ? size - branch_saving(c->flags[i]) : size;
+	return c->off[i + 1] - c->off[i] - final_saving[c->flags[i] & 15];
 }
 
 /* Lay the code out (fin) with the branch sizes chosen so far, loop heads
- * aligned as compact() will align them. */
-static void layout(struct jit_compiler *c)
+ * aligned as compact() will align them; in the order of order[] (NULL:
+ * the instructions' own), specialized for each. */
+static inline __attribute__((always_inline)) void layout_in(struct jit_compiler *c, const uint32_t *order)
 {
 	const size_t count = c->prog->count;
 	uint32_t pos = c->off[0];
-	for (size_t i = 0; i < count; i++) {
+	for (size_t k = 0; k < count; k++) {
+		size_t i = order ? order[k] : k;
 		pos += -pos & align_mask_at(c, i);
 		c->fin[i] = pos;
 		pos += final_size(c, i);
 	}
 	c->fin[count] = pos;
+}
+
+static void layout(struct jit_compiler *c)
+{
+	if (c->any_sunk)
+		layout_in(c, c->order);
+	else
+		layout_in(c, NULL);
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
@@ -251,7 +269,8 @@ static int64_t short_distance(const struct jit_compiler *c, size_t i)
 		end -= branch_saving(c->flags[i]);
 	int64_t distance = (int64_t)c->fin[c->target[i]] - end;
 	/* Forward: the target moves back by the same saving. */
-	return c->target[i] > i && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
+	bool forward = c->fin[c->target[i]] > c->fin[i];
+	return forward && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
 }
 
 /* Make long every short branch that no longer reaches (alignment padding
@@ -271,7 +290,7 @@ static bool shorten_reachable(struct jit_compiler *c)
 {
 	bool changed = false;
 	for (size_t i = 0; i < c->prog->count; i++)
-		if (c->flags[i] && !(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
+		if (c->flags[i] && !(c->flags[i] & (BR_SHORT | BR_ELIDE)) && x86_fits8(short_distance(c, i))) {
 			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
@@ -318,7 +337,7 @@ static bool relax_sweep(struct jit_compiler *c)
  * every branch is long, which always reaches). */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
-	if (!has_loops || !c->align_mask) {
+	if ((!has_loops || !c->align_mask) && !c->any_sunk) {
 		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
 		for (int sweep = 0; sweep < 8 && relax_sweep(c); sweep++)
 			;
@@ -385,6 +404,8 @@ static void put_u32(uint8_t *p, uint32_t v)
 static uint32_t put_branch(uint8_t *out, uint32_t pos, uint8_t f, uint32_t target)
 {
 	uint8_t cc = (uint8_t)(f >> BR_CC_SHIFT);
+	if (f & BR_ELIDE)
+		return 0;
 	if (f & BR_SHORT) {
 		out[pos] = f & BR_JCC ? (uint8_t)(0x70 + cc) : 0xeb;
 		out[pos + 1] = (uint8_t)(target - (pos + 2));
@@ -408,22 +429,38 @@ static bool short_branch_reaches(const struct jit_compiler *c, size_t i, uint32_
 	       x86_fits8((int64_t)c->fin[c->target[i]] - (int64_t)(pos + 2));
 }
 
+/* The first fixup at or after scratch offset pos (fixups are in code order). */
+static size_t first_fixup_from(const struct jit_compiler *c, uint32_t pos)
+{
+	size_t lo = 0, hi = c->nfix;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->fix[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The final code into out (c->fin[count] bytes): the prelude, then the
  * scratch code moved to the relaxation's layout. Between branches,
  * alignment padding and fixups, the code is copied in runs; fixups are
  * patched in the scratch code before their run is copied. -ENOTSUP when
  * the code does not match the layout (a JIT bug). */
-static int compact(struct jit_compiler *c, uint8_t *out)
+static inline __attribute__((always_inline)) int compact_in(struct jit_compiler *c, uint8_t *out,
+							   const uint32_t *order)
 {
 	const size_t count = c->prog->count;
 	uint8_t *src = c->b.p;
 	const uint32_t *off = c->off, *fin = c->fin;
-	size_t fx = 0;
+	size_t fx = 0, patched = 0;
 	uint32_t pos = (uint32_t)c->body;      /* where out is written to */
 	uint32_t run_src = pos, run_dst = pos; /* pending copy: src[run_src..] -> out[run_dst..pos) */
 	memcpy(out, src, c->body);
-	for (size_t i = 0; i < count; i++) {
-		if (fin[i] != pos) {
+	for (size_t k = 0; k < count; k++) {
+		size_t i = order ? order[k] : k;
+		if (fin[i] != pos || (order && off[i] != run_src + (pos - run_dst))) {
 			uint32_t gap = fin[i] - pos;
 			if (fin[i] < pos || gap > align_mask_at(c, i))
 				return -ENOTSUP;
@@ -436,7 +473,9 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 		}
 		uint8_t f = c->flags[i];
 		uint32_t body_end = off[i + 1] - (f ? (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG) : 0);
-		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++) {
+		if (order && k && i != order[k - 1] + 1)
+			fx = first_fixup_from(c, off[i]); /* the layout jumped in the code */
+		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++, patched++) {
 			const struct jit_fixup *x = &c->fix[fx];
 			uint32_t target = x->target & FIX_INSN ? fin[x->target & ~FIX_INSN] : x->target;
 			if (x->pos < off[i] || x->pos + 4 > body_end)
@@ -454,7 +493,12 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 		}
 	}
 	memcpy(out + run_dst, src + run_src, pos - run_dst);
-	return fx == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
+	return patched == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
+}
+
+static int compact(struct jit_compiler *c, uint8_t *out)
+{
+	return c->any_sunk ? compact_in(c, out, c->order) : compact_in(c, out, NULL);
 }
 
 /* ---- compile ---- */
@@ -464,6 +508,8 @@ static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool 
 	int rc = jit_emit_pass(c);
 	if (rc)
 		return rc;
+	if (has_loops && c->align_mask)
+		jit_sink_cold_blocks(c);
 	relax_branches(c, has_loops);
 	size_t size = c->fin[c->prog->count];
 	uint8_t *rw = comb_jit_mem_reserve(size, &jit->mem);
@@ -492,7 +538,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	size_t n = prog->count + 1;
 	/* The result (its offsets are the final layout) and the scratch. */
 	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	uint8_t *work = scratch_work(2 * n * sizeof(uint32_t) + 2 * n);
+	uint8_t *work = scratch_work(3 * n * sizeof(uint32_t) + 3 * n);
 	if (!jit || !work) {
 		free(jit);
 		return -ENOMEM;
@@ -502,9 +548,11 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	c.fin = jit->offsets;
 	c.off = (uint32_t *)work;
 	c.target = c.off + n;
-	c.flags = (uint8_t *)(c.target + n);
+	c.order = c.target + n;
+	c.flags = (uint8_t *)(c.order + n);
 	c.is_target = c.flags + n;
-	memset(c.flags, 0, 2 * n);
+	c.place = c.is_target + n;
+	memset(c.flags, 0, 3 * n);
 	c.harden = prog->jit_harden;
 	c.bmi2 = prelude.bmi2;
 	c.align_mask = JIT_LOOP_ALIGN - 1;

@@ -934,6 +934,7 @@ int jit_emit_pass(struct jit_compiler *c)
 			return -ENOMEM;
 		c->off[i] = (uint32_t)c->b.len;
 		c->cur = i;
+		c->place[i] = PLACE_STEP;
 		c->prev_fl = c->fl;
 		if (c->is_target[i]) {
 			c->prev_fl.reg = -1; /* control may come with other flags */

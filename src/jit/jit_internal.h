@@ -24,7 +24,7 @@
 
 /* Inter-instruction branch of an instruction (flags[]); the x86 condition
  * of a BR_JCC in the high nibble. */
-enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4 };
+enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4, BR_ELIDE = 8 /* a goto to the next in layout: no code */ };
 #define BR_CC_SHIFT 4
 #define BR_JCC_LONG 6 /* 0f 8x rel32 */
 #define BR_JMP_LONG 5 /* e9 rel32 */
@@ -80,7 +80,14 @@ struct jit_compiler {
 	size_t err_exit, abort_exit, eloop_exit, callx_exit, insn_exit;
 	size_t body;
 	size_t dropped;      /* instructions prog->facts left without code */
+	uint8_t *place;      /* PLACE_* per instruction (jit_sink.c) */
+	bool any_sunk;       /* some instruction is PLACE_SUNK: the layout follows order */
+	uint32_t *order;     /* with any_sunk: the instructions in layout order */
 };
+
+/* place[]: the emission pass started a step (an instruction or a fused
+ * group) here; the instruction is laid out after all others (jit_sink.c). */
+enum { PLACE_STEP = 1, PLACE_SUNK = 2 };
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:
@@ -124,6 +131,10 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i);
 size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
+
+/* jit_sink.c: move cold blocks out of the loops they leave; returns how
+ * many blocks moved. */
+size_t jit_sink_cold_blocks(struct jit_compiler *c);
 
 /* jit.c: the entry stub and shared exits, copied to the start of c->b. */
 void jit_emit_prelude(struct jit_compiler *c);
