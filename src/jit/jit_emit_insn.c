@@ -183,11 +183,33 @@ static void emit_div_core(struct jit_compiler *c, bool w, bool is_signed, bool i
 		x86_mov_rr(b, true, X86_RDX, X86_R9);
 }
 
+/* Unsigned division and modulo by a register with no taken branch when the
+ * divisor is not 0: the flags of `test` decide both a cmov that gives
+ * x / 0 its 0 ahead of time (the divisor itself is that 0) and the skip of
+ * the div; x % 0 = x needs only the zero-extension of a 32-bit result. */
+static void emit_udiv_x(struct jit_compiler *c, bool w, bool is_mod, int dst, int src)
+{
+	struct x86_buf *b = &c->b;
+	x86_mov_rr(b, w, X86_R11, src);
+	x86_test_rr(b, w, X86_R11, X86_R11);
+	if (!is_mod)
+		x86_cmov(b, w, X86_CC_E, dst, X86_R11);
+	else if (!w)
+		x86_mov_rr(b, false, dst, dst);
+	size_t to_done = jcc_forward(b, X86_CC_E);
+	emit_div_core(c, w, false, is_mod, dst);
+	land_here(b, to_done);
+}
+
 /* Division and modulo by a register: x / 0 = 0, x % 0 = x, x s/ -1 = -x,
  * x s% -1 = 0 (RFC 9669 section 4.1), without ever executing a trapping div. */
 static void emit_div_x(struct jit_compiler *c, bool w, bool is_signed, bool is_mod, int dst, int src)
 {
 	struct x86_buf *b = &c->b;
+	if (!is_signed) {
+		emit_udiv_x(c, w, is_mod, dst, src);
+		return;
+	}
 	x86_mov_rr(b, w, X86_R11, src);
 	x86_test_rr(b, w, X86_R11, X86_R11);
 	size_t to_zero = jcc_forward(b, X86_CC_E);
