@@ -274,13 +274,16 @@ static int64_t short_distance(const struct jit_compiler *c, size_t i)
 }
 
 /* Make long every short branch that no longer reaches (alignment padding
- * can grow when code before it shrinks). Returns whether any changed. */
+ * can grow when code before it shrinks); it then stays long (PLACE_LONG),
+ * so that a branch on the edge cannot flip at every round. Returns whether
+ * any changed. */
 static bool lengthen_unreachable(struct jit_compiler *c)
 {
 	bool changed = false;
 	for (size_t i = 0; i < c->prog->count; i++)
 		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
 			c->flags[i] &= (uint8_t)~BR_SHORT;
+			c->place[i] |= PLACE_LONG;
 			changed = true;
 		}
 	return changed;
@@ -290,7 +293,8 @@ static bool shorten_reachable(struct jit_compiler *c)
 {
 	bool changed = false;
 	for (size_t i = 0; i < c->prog->count; i++)
-		if (c->flags[i] && !(c->flags[i] & (BR_SHORT | BR_ELIDE)) && x86_fits8(short_distance(c, i))) {
+		if (c->flags[i] && !(c->flags[i] & (BR_SHORT | BR_ELIDE)) && !(c->place[i] & PLACE_LONG) &&
+		    x86_fits8(short_distance(c, i))) {
 			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
@@ -389,10 +393,46 @@ static size_t mark_targets(struct jit_compiler *c)
 		}
 		if (t >= 0 && (size_t)t < count) {
 			c->is_target[t] |= (uint8_t)(TARGET_ANY | ((size_t)t <= i ? TARGET_LOOP : 0));
+			if ((size_t)t <= i && backward < JIT_BACK_EDGES_KEPT)
+				c->back[backward] = (struct jit_back_edge){ (uint32_t)t, (uint32_t)i };
 			backward += (size_t)t <= i;
 		}
 	}
 	return backward;
+}
+
+/* Can control fall from instruction i - 1 into i? */
+static bool falls_into(const struct jit_compiler *c, size_t i)
+{
+	if (i == 0)
+		return false;
+	enum comb_handler_kind k = c->code[i - 1].kind;
+	return k != H_JA && k != H_GOTOL && k != H_EXIT;
+}
+
+/* Alignment padding runs whenever control falls into the head it pads.
+ * A loop head h that is fallen into, inside the body of a loop [h2, k2]
+ * that does not contain h's own loop (k2 before h's last latch: clang's
+ * rotated outer loop whose head sits in the inner loop), would run its nops
+ * on every turn of that loop: it is not aligned. Up to JIT_BACK_EDGES_KEPT
+ * loops are compared. */
+static void unalign_heads_inside_other_loops(struct jit_compiler *c, size_t loops)
+{
+	if (loops < 2 || loops > JIT_BACK_EDGES_KEPT)
+		return;
+	for (size_t a = 0; a < loops; a++) {
+		uint32_t head = c->back[a].head, last_latch = 0;
+		if (!falls_into(c, head))
+			continue;
+		for (size_t k = 0; k < loops; k++)
+			if (c->back[k].head == head && c->back[k].latch > last_latch)
+				last_latch = c->back[k].latch;
+		for (size_t k = 0; k < loops; k++)
+			if (c->back[k].head < head && head <= c->back[k].latch && c->back[k].latch < last_latch) {
+				c->is_target[head] &= (uint8_t)~TARGET_LOOP;
+				break;
+			}
+	}
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -559,6 +599,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	if (c.harden && getrandom(&c.blind_seed, sizeof(c.blind_seed), 0) != sizeof(c.blind_seed))
 		c.blind_seed = (uint64_t)(uintptr_t)work ^ (uint64_t)(uintptr_t)&c ^ 0x5bd1e995u;
 	size_t loops = mark_targets(&c);
+	unalign_heads_inside_other_loops(&c, loops);
 	size_t guess = prog->count * JIT_BYTES_PER_INSN_GUESS + JIT_PRELUDE_MAX + JIT_INSN_ROOM;
 	c.b = (struct x86_buf){ .p = scratch.code, .cap = scratch.code_size };
 	if (c.b.cap < guess) { /* no copy needed: a fresh buffer */

@@ -20,6 +20,7 @@
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
 
+#define JIT_BACK_EDGES_KEPT 32 /* loops whose heads are compared for alignment (jit.c) */
 #define JIT_INSN_ROOM 1024   /* generous bound for one emit step (up to 4 fused insns) */
 
 /* Inter-instruction branch of an instruction (flags[]); the x86 condition
@@ -83,11 +84,13 @@ struct jit_compiler {
 	uint8_t *place;      /* PLACE_* per instruction (jit_sink.c) */
 	bool any_sunk;       /* some instruction is PLACE_SUNK: the layout follows order */
 	uint32_t *order;     /* with any_sunk: the instructions in layout order */
+	struct jit_back_edge { uint32_t head, latch; } back[JIT_BACK_EDGES_KEPT]; /* the first ones */
 };
 
 /* place[]: the emission pass started a step (an instruction or a fused
- * group) here; the instruction is laid out after all others (jit_sink.c). */
-enum { PLACE_STEP = 1, PLACE_SUNK = 2 };
+ * group) here; the instruction is laid out after all others (jit_sink.c);
+ * the relaxation lengthened its branch once, it stays long (jit.c). */
+enum { PLACE_STEP = 1, PLACE_SUNK = 2, PLACE_LONG = 4 };
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:
