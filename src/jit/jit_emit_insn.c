@@ -893,6 +893,9 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 	size_t tested = jit_fuse_and_test(c, i);
 	if (tested)
 		return tested;
+	size_t loaded = jit_fuse_load_indexed(c, i);
+	if (loaded)
+		return loaded;
 	if (jit_fuse_into_lea(c, i)) {
 		c->off[i + 1] = (uint32_t)c->b.len;
 		return 1;

@@ -133,6 +133,7 @@ int jit_emit_pass(struct jit_compiler *c);
 bool jit_fuse_into_lea(struct jit_compiler *c, size_t i);
 size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
+size_t jit_fuse_load_indexed(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
 
 /* jit_sink.c: move cold blocks out of the loops they leave; returns how

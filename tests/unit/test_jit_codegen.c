@@ -111,3 +111,74 @@ TEST(jit_rotated_nested_loops_match_the_interpreter)
 		}
 	CHECK_EQ(failures, 0);
 }
+
+/* Load fused with its address: `rX = rY; rX += rZ (or K); rD = *(size *)(rX
+ * + off)` -> one load from [rY + rZ + off] when rX is dead after it or is
+ * rD. Over every load size and sign, index and offset across the buffer
+ * (bytes with the top bit set, for sign extension), the stack as the base
+ * (r10 = rbp) with a constant index, and rX still live (must stay lea +
+ * load). Whether it fused is read from the code: the add and the load have
+ * no code of their own when it did. */
+TEST(jit_load_from_base_plus_index_matches_the_interpreter)
+{
+	static const uint8_t loads[] = { COMB_SIZE_B, COMB_SIZE_H, COMB_SIZE_W, COMB_SIZE_DW };
+	static const int32_t indexes[] = { 0, 1, 7, 60 };
+	static const int16_t offs[] = { 0, 3, 56, -1 };
+	int failures = 0, fused = 0, expected = 0;
+	for (size_t l = 0; l < sizeof(loads); l++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int shape = 0; shape < 4; shape++) /* 0 reg, 1 stack + imm, 2 rX is rD, 3 rX live */
+				for (size_t x = 0; x < sizeof(indexes) / sizeof(indexes[0]); x++)
+					for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+						int32_t index = indexes[x];
+						int16_t off = offs[o];
+						if ((sx && loads[l] == COMB_SIZE_DW) || (off < 0 && index == 0))
+							continue;
+						struct comb_insn p[96];
+						size_t n = 0;
+						jit_put_lddw(p, &n, 2, 0x8091a2b3c4d5e6f7ull);
+						for (int k = 0; k < 16; k++)
+							p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 1, 2, (int16_t)(8 * k));
+						jit_put_lddw(p, &n, 2, 0x0102030405060708ull);
+						for (int k = 0; k < 8; k++)
+							p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_W, 1, 2, (int16_t)(16 * k + 4));
+						bool stack = shape == 1;
+						if (stack) /* the buffer's 128 bytes at r10 - 128 */
+							for (int k = 0; k < 16; k++) {
+								p[n++] = (struct comb_insn)LDX_MEM(COMB_SIZE_DW, 2, 1, (int16_t)(8 * k));
+								p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 10, 2,
+												   (int16_t)(8 * k - 128));
+							}
+						p[n++] = (struct comb_insn)MOV64_REG(6, 1);
+						p[n++] = (struct comb_insn)MOV64_IMM(7, index);
+						p[n++] = (struct comb_insn)MOV64_IMM(4, 0x44);
+						int x_reg = shape == 2 ? 0 : 5, d_reg = shape == 2 ? 0 : 3;
+						uint8_t mode = (uint8_t)(sx ? COMB_MODE_MEMSX : COMB_MODE_MEM);
+						size_t at = n;
+						p[n++] = (struct comb_insn)MOV64_REG(x_reg, stack ? 10 : 6);
+						if (stack)
+							p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_ADD, x_reg, index - 128);
+						else
+							p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, x_reg, 7);
+						p[n++] = (struct comb_insn)INSN(COMB_CLS_LDX | mode | loads[l], d_reg, x_reg, off, 0);
+						if (shape == 3) /* rX read: the index again */
+							p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_SUB, x_reg, 6);
+						else if (x_reg != d_reg)
+							p[n++] = (struct comb_insn)MOV64_IMM(x_reg, 0x55); /* rX dead */
+						p[n++] = (struct comb_insn)MOV64_IMM(6, 0); /* no pointer in the dump */
+						jit_put_dump(p, &n);
+						struct comb_prog *prog = NULL;
+						failures += jit_compare(p, n, false, &prog) != 0;
+						const uint32_t *offsets = NULL;
+						bool want = shape != 3;
+						if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
+							bool did = offsets[at + 2] == offsets[at + 3];
+							fused += did && want;
+							failures += did && !want;
+						}
+						expected += want;
+						comb_prog_free(prog);
+					}
+	CHECK_EQ(failures, 0);
+	CHECK_EQ(fused, expected);
+}
