@@ -3,7 +3,8 @@
  * Called from the emission pass (emit_fused in jit_emit_insn.c).
  * Peepholes: copy-then-add and multiply-then-add by 3, 5, 9 as one lea;
  * `rX = rY; rX &= K; if rX == 0` as test when rX is dead after
- * (jit_live.c).
+ * (jit_live.c); `rX = rY; rX += rZ; rD = *(rX + off)` as one load from
+ * [rY + rZ + off] when rX is dead after.
  *
  * Branches: short forward diamonds become cmovs (if-conversion); a loop's
  * `if C goto out; goto head` latch becomes `if !C goto head; jmp out`.
