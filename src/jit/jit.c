@@ -27,7 +27,10 @@
  * 1.6x, and 64-byte heads gave the steadiest results (16 and 32 were each
  * worse on some program). Padding can grow when code before it shrinks, so
  * the relaxation alternates shortening rounds with layouts and ends by
- * lengthening any short branch that no longer reaches. Nothing else in an
+ * lengthening any short branch that no longer reaches. Cold blocks a loop
+ * jumps over (jit_sink.c) are laid out after all other code: then layout()
+ * and compact() follow c->order instead of the instructions' order, and the
+ * exposed offsets (fin) are no longer increasing. Nothing else in an
  * instruction's code depends on where it lands: jumps to the shared exits
  * are always long (fixups). The entry stub and the exits are the same for
  * every program: they are built once and copied. Scratch arrays and the
@@ -221,19 +224,25 @@ static uint32_t align_mask_at(const struct jit_compiler *c, size_t i)
 /* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
 static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
 
+/* Bytes a branch's final form saves on the long one it was counted as, by
+ * its BR_* bits (short: see branch_saving; elided: all of a jmp). */
+static const uint8_t final_saving[16] = {
+	[BR_SHORT | BR_JCC] = 4, [BR_SHORT | BR_JMP] = 3, [BR_ELIDE | BR_JMP] = BR_JMP_LONG,
+};
+
 /* Bytes of instruction i's own code in the final layout (without the
  * alignment before it). */
-static uint32_t final_size(const struct jit_compiler *c, size_t i)
+static inline uint32_t final_size(const struct jit_compiler *c, size_t i)
 {
-	uint32_t size = c->off[i + 1] - c->off[i];
-	return c->flags[i] & BR_SHORT ? size - branch_saving(c->flags[i]) : size;
+	return c->off[i + 1] - c->off[i] - final_saving[c->flags[i] & 15];
 }
 
 /* Lay the code out (fin) with the branch sizes chosen so far, loop heads
- * aligned as compact() will align them. Between a branch or a loop head and
- * the next, code only moves by what they added or saved (delta), so the
- * layout goes by those, not by instruction. */
-static void layout(struct jit_compiler *c)
+ * aligned as compact() will align them. Without sunk blocks the code keeps
+ * its order, and between a branch or a loop head and the next it only
+ * moves by what they added or saved (delta), so the layout goes by those,
+ * not by instruction. */
+static void layout_in_order(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
 	uint32_t delta = 0; /* fin - off (modulo 2^32) */
@@ -253,13 +262,35 @@ static void layout(struct jit_compiler *c)
 		c->fin[at] = c->off[at] + delta;
 		laid = at + 1;
 		if (at == branch) {
-			if (c->flags[at] & BR_SHORT)
-				delta -= branch_saving(c->flags[at]);
+			delta -= final_saving[c->flags[at] & 15];
 			nb++;
 		}
 	}
 	for (; laid <= count; laid++)
 		c->fin[laid] = c->off[laid] + delta;
+}
+
+/* With sunk blocks (jit_sink.c): instruction by instruction in the order
+ * of order[]. */
+static void layout_sunk(struct jit_compiler *c, const uint32_t *order)
+{
+	const size_t count = c->prog->count;
+	uint32_t pos = c->off[0];
+	for (size_t k = 0; k < count; k++) {
+		size_t i = order[k];
+		pos += -pos & align_mask_at(c, i);
+		c->fin[i] = pos;
+		pos += final_size(c, i);
+	}
+	c->fin[count] = pos;
+}
+
+static void layout(struct jit_compiler *c)
+{
+	if (c->any_sunk)
+		layout_sunk(c, c->order);
+	else
+		layout_in_order(c);
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
@@ -270,11 +301,14 @@ static int64_t short_distance(const struct jit_compiler *c, size_t i)
 		end -= branch_saving(c->flags[i]);
 	int64_t distance = (int64_t)c->fin[c->target[i]] - end;
 	/* Forward: the target moves back by the same saving. */
-	return c->target[i] > i && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
+	bool forward = c->fin[c->target[i]] > c->fin[i];
+	return forward && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
 }
 
 /* Make long every short branch that no longer reaches (alignment padding
- * can grow when code before it shrinks). Returns whether any changed. */
+ * can grow when code before it shrinks); it then stays long (PLACE_LONG),
+ * so that a branch on the edge cannot flip at every round. Returns whether
+ * any changed. */
 static bool lengthen_unreachable(struct jit_compiler *c)
 {
 	bool changed = false;
@@ -282,6 +316,7 @@ static bool lengthen_unreachable(struct jit_compiler *c)
 		size_t i = c->branches[n];
 		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
 			c->flags[i] &= (uint8_t)~BR_SHORT;
+			c->place[i] |= PLACE_LONG;
 			changed = true;
 		}
 	}
@@ -293,7 +328,8 @@ static bool shorten_reachable(struct jit_compiler *c)
 	bool changed = false;
 	for (size_t n = 0; n < c->nbranches; n++) {
 		size_t i = c->branches[n];
-		if (!(c->flags[i] & BR_SHORT) && x86_fits8(short_distance(c, i))) {
+		if (!(c->flags[i] & (BR_SHORT | BR_ELIDE)) && !(c->place[i] & PLACE_LONG) &&
+		    x86_fits8(short_distance(c, i))) {
 			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
@@ -359,7 +395,7 @@ static bool sweep_would_shorten(const struct jit_compiler *c)
  * every branch is long, which always reaches). */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
-	if (!has_loops || !c->align_mask) {
+	if ((!has_loops || !c->align_mask) && !c->any_sunk) {
 		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
 		for (int sweep = 0; sweep < 8 && relax_sweep(c) && sweep_would_shorten(c); sweep++)
 			; /* (stopping where the next sweep would change nothing) */
@@ -411,10 +447,46 @@ static size_t mark_targets(struct jit_compiler *c)
 		}
 		if (t >= 0 && (size_t)t < count) {
 			c->is_target[t] |= (uint8_t)(TARGET_ANY | ((size_t)t <= i ? TARGET_LOOP : 0));
+			if ((size_t)t <= i && backward < JIT_BACK_EDGES_KEPT)
+				c->back[backward] = (struct jit_back_edge){ (uint32_t)t, (uint32_t)i };
 			backward += (size_t)t <= i;
 		}
 	}
 	return backward;
+}
+
+/* Can control fall from instruction i - 1 into i? */
+static bool falls_into(const struct jit_compiler *c, size_t i)
+{
+	if (i == 0)
+		return false;
+	enum comb_handler_kind k = c->code[i - 1].kind;
+	return k != H_JA && k != H_GOTOL && k != H_EXIT;
+}
+
+/* Alignment padding runs whenever control falls into the head it pads.
+ * A loop head h that is fallen into, inside the body of a loop [h2, k2]
+ * that does not contain h's own loop (k2 before h's last latch: clang's
+ * rotated outer loop whose head sits in the inner loop), would run its nops
+ * on every turn of that loop: it is not aligned. Up to JIT_BACK_EDGES_KEPT
+ * loops are compared. */
+static void unalign_heads_inside_other_loops(struct jit_compiler *c, size_t loops)
+{
+	if (loops < 2 || loops > JIT_BACK_EDGES_KEPT)
+		return;
+	for (size_t a = 0; a < loops; a++) {
+		uint32_t head = c->back[a].head, last_latch = 0;
+		if (!falls_into(c, head))
+			continue;
+		for (size_t k = 0; k < loops; k++)
+			if (c->back[k].head == head && c->back[k].latch > last_latch)
+				last_latch = c->back[k].latch;
+		for (size_t k = 0; k < loops; k++)
+			if (c->back[k].head < head && head <= c->back[k].latch && c->back[k].latch < last_latch) {
+				c->is_target[head] &= (uint8_t)~TARGET_LOOP;
+				break;
+			}
+	}
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -426,6 +498,8 @@ static void put_u32(uint8_t *p, uint32_t v)
 static uint32_t put_branch(uint8_t *out, uint32_t pos, uint8_t f, uint32_t target)
 {
 	uint8_t cc = (uint8_t)(f >> BR_CC_SHIFT);
+	if (f & BR_ELIDE)
+		return 0;
 	if (f & BR_SHORT) {
 		out[pos] = f & BR_JCC ? (uint8_t)(0x70 + cc) : 0xeb;
 		out[pos + 1] = (uint8_t)(target - (pos + 2));
@@ -449,22 +523,38 @@ static bool short_branch_reaches(const struct jit_compiler *c, size_t i, uint32_
 	       x86_fits8((int64_t)c->fin[c->target[i]] - (int64_t)(pos + 2));
 }
 
+/* The first fixup at or after scratch offset pos (fixups are in code order). */
+static size_t first_fixup_from(const struct jit_compiler *c, uint32_t pos)
+{
+	size_t lo = 0, hi = c->nfix;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->fix[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The final code into out (c->fin[count] bytes): the prelude, then the
  * scratch code moved to the relaxation's layout. Between branches,
  * alignment padding and fixups, the code is copied in runs; fixups are
  * patched in the scratch code before their run is copied. -ENOTSUP when
  * the code does not match the layout (a JIT bug). */
-static int compact(struct jit_compiler *c, uint8_t *out)
+static inline __attribute__((always_inline)) int compact_in(struct jit_compiler *c, uint8_t *out,
+							   const uint32_t *order)
 {
 	const size_t count = c->prog->count;
 	uint8_t *src = c->b.p;
 	const uint32_t *off = c->off, *fin = c->fin;
-	size_t fx = 0;
+	size_t fx = 0, patched = 0;
 	uint32_t pos = (uint32_t)c->body;      /* where out is written to */
 	uint32_t run_src = pos, run_dst = pos; /* pending copy: src[run_src..] -> out[run_dst..pos) */
 	memcpy(out, src, c->body);
-	for (size_t i = 0; i < count; i++) {
-		if (fin[i] != pos) {
+	for (size_t k = 0; k < count; k++) {
+		size_t i = order ? order[k] : k;
+		if (fin[i] != pos || (order && off[i] != run_src + (pos - run_dst))) {
 			uint32_t gap = fin[i] - pos;
 			if (fin[i] < pos || gap > align_mask_at(c, i))
 				return -ENOTSUP;
@@ -477,7 +567,9 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 		}
 		uint8_t f = c->flags[i];
 		uint32_t body_end = off[i + 1] - (f ? (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG) : 0);
-		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++) {
+		if (order && k && i != order[k - 1] + 1)
+			fx = first_fixup_from(c, off[i]); /* the layout jumped in the code */
+		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++, patched++) {
 			const struct jit_fixup *x = &c->fix[fx];
 			uint32_t target = x->target & FIX_INSN ? fin[x->target & ~FIX_INSN] : x->target;
 			if (x->pos < off[i] || x->pos + 4 > body_end)
@@ -495,7 +587,12 @@ static int compact(struct jit_compiler *c, uint8_t *out)
 		}
 	}
 	memcpy(out + run_dst, src + run_src, pos - run_dst);
-	return fx == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
+	return patched == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
+}
+
+static int compact(struct jit_compiler *c, uint8_t *out)
+{
+	return c->any_sunk ? compact_in(c, out, c->order) : compact_in(c, out, NULL);
 }
 
 /* compact() for a layout without alignment padding (no loop heads to
@@ -567,6 +664,8 @@ static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool 
 	int rc = jit_emit_pass(c);
 	if (rc)
 		return rc;
+	if (has_loops && c->align_mask)
+		jit_sink_cold_blocks(c);
 	list_branches(c);
 	if (has_loops && c->align_mask)
 		list_loop_heads(c);
@@ -598,7 +697,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	size_t n = prog->count + 1;
 	/* The result (its offsets are the final layout) and the scratch. */
 	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	uint8_t *work = scratch_work(4 * n * sizeof(uint32_t) + 2 * n);
+	uint8_t *work = scratch_work(5 * n * sizeof(uint32_t) + 3 * n);
 	if (!jit || !work) {
 		free(jit);
 		return -ENOMEM;
@@ -610,15 +709,18 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	c.target = c.off + n;
 	c.branches = c.target + n;
 	c.heads = c.branches + n;
-	c.flags = (uint8_t *)(c.heads + n);
+	c.order = c.heads + n;
+	c.flags = (uint8_t *)(c.order + n);
 	c.is_target = c.flags + n;
-	memset(c.flags, 0, 2 * n);
+	c.place = c.is_target + n;
+	memset(c.flags, 0, 3 * n);
 	c.harden = prog->jit_harden;
 	c.bmi2 = prelude.bmi2;
 	c.align_mask = JIT_LOOP_ALIGN - 1;
 	if (c.harden && getrandom(&c.blind_seed, sizeof(c.blind_seed), 0) != sizeof(c.blind_seed))
 		c.blind_seed = (uint64_t)(uintptr_t)work ^ (uint64_t)(uintptr_t)&c ^ 0x5bd1e995u;
 	size_t loops = mark_targets(&c);
+	unalign_heads_inside_other_loops(&c, loops);
 	size_t guess = prog->count * JIT_BYTES_PER_INSN_GUESS + JIT_PRELUDE_MAX + JIT_INSN_ROOM;
 	c.b = (struct x86_buf){ .p = scratch.code, .cap = scratch.code_size };
 	if (c.b.cap < guess) { /* no copy needed: a fresh buffer */

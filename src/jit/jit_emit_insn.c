@@ -193,6 +193,24 @@ static void emit_div_core(struct jit_compiler *c, bool w, bool is_signed, bool i
 		x86_mov_rr(b, true, X86_RDX, X86_R9);
 }
 
+/* Unsigned division and modulo by a register with no taken branch when the
+ * divisor is not 0: the flags of `test` decide both a cmov that gives
+ * x / 0 its 0 ahead of time (the divisor itself is that 0) and the skip of
+ * the div; x % 0 = x needs only the zero-extension of a 32-bit result. */
+static void emit_udiv_x(struct jit_compiler *c, bool w, bool is_mod, int dst, int src)
+{
+	struct x86_buf *b = &c->b;
+	x86_mov_rr(b, w, X86_R11, src);
+	x86_test_rr(b, w, X86_R11, X86_R11);
+	if (!is_mod)
+		x86_cmov(b, w, X86_CC_E, dst, X86_R11);
+	else if (!w)
+		x86_mov_rr(b, false, dst, dst);
+	size_t to_done = jcc_forward(b, X86_CC_E);
+	emit_div_core(c, w, false, is_mod, dst);
+	land_here(b, to_done);
+}
+
 /* Division and modulo by a register: x / 0 = 0, x % 0 = x, x s/ -1 = -x,
  * x s% -1 = 0 (RFC 9669 section 4.1), without ever executing a trapping div.
  * The zero test goes when the verifier proved the divisor never 0, the -1
@@ -202,6 +220,10 @@ static void emit_div_x(struct jit_compiler *c, bool w, bool is_signed, bool is_m
 	struct x86_buf *b = &c->b;
 	bool test_zero = !has_fact(c, c->cur, COMB_FACT_DIV_NONZERO);
 	bool test_minus1 = is_signed && !has_fact(c, c->cur, COMB_FACT_DIV_NO_OVERFLOW);
+	if (!is_signed && test_zero) {
+		emit_udiv_x(c, w, is_mod, dst, src);
+		return;
+	}
 	x86_mov_rr(b, w, X86_R11, src);
 	size_t to_zero = 0, to_minus1 = 0, to_done2 = 0;
 	if (test_zero) {
@@ -927,6 +949,9 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 	size_t tested = jit_fuse_and_test(c, i);
 	if (tested)
 		return tested;
+	size_t loaded = jit_fuse_load_indexed(c, i);
+	if (loaded)
+		return loaded;
 	if (jit_fuse_into_lea(c, i)) {
 		c->off[i + 1] = (uint32_t)c->b.len;
 		return 1;
@@ -1061,6 +1086,7 @@ int jit_emit_pass(struct jit_compiler *c)
 			return -ENOMEM;
 		c->off[i] = (uint32_t)c->b.len;
 		c->cur = i;
+		c->place[i] = PLACE_STEP;
 		c->prev_fl = c->fl;
 		if (c->is_target[i]) {
 			c->prev_fl.reg = -1; /* control may come with other flags */

@@ -20,11 +20,12 @@
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
 
+#define JIT_BACK_EDGES_KEPT 32 /* loops whose heads are compared for alignment (jit.c) */
 #define JIT_INSN_ROOM 1024   /* generous bound for one emit step (up to 4 fused insns) */
 
 /* Inter-instruction branch of an instruction (flags[]); the x86 condition
  * of a BR_JCC in the high nibble. */
-enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4 };
+enum { BR_JCC = 1, BR_JMP = 2, BR_SHORT = 4, BR_ELIDE = 8 /* a goto to the next in layout: no code */ };
 #define BR_CC_SHIFT 4
 #define BR_JCC_LONG 6 /* 0f 8x rel32 */
 #define BR_JMP_LONG 5 /* e9 rel32 */
@@ -84,7 +85,16 @@ struct jit_compiler {
 	size_t err_exit, abort_exit, eloop_exit, callx_exit, insn_exit;
 	size_t body;
 	size_t dropped;      /* instructions prog->facts left without code */
+	uint8_t *place;      /* PLACE_* per instruction (jit_sink.c) */
+	bool any_sunk;       /* some instruction is PLACE_SUNK: the layout follows order */
+	uint32_t *order;     /* with any_sunk: the instructions in layout order */
+	struct jit_back_edge { uint32_t head, latch; } back[JIT_BACK_EDGES_KEPT]; /* the first ones */
 };
+
+/* place[]: the emission pass started a step (an instruction or a fused
+ * group) here; the instruction is laid out after all others (jit_sink.c);
+ * the relaxation lengthened its branch once, it stays long (jit.c). */
+enum { PLACE_STEP = 1, PLACE_SUNK = 2, PLACE_LONG = 4 };
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:
@@ -127,6 +137,7 @@ int jit_emit_pass(struct jit_compiler *c);
 bool jit_fuse_into_lea(struct jit_compiler *c, size_t i);
 size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
+size_t jit_fuse_load_indexed(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
 
 #define IFCONV_MAX 3 /* instructions in an if-converted block (jit_opt.c) */
@@ -147,6 +158,9 @@ static inline bool jit_peephole_may_start(const struct jit_compiler *c, size_t i
 	return next == H_ADD64_K || next == H_ADD64_X || next == H_ADD32_K || next == H_ADD32_X ||
 	       next == H_AND64_K || next == H_AND32_K;
 }
+/* jit_sink.c: move cold blocks out of the loops they leave; returns how
+ * many blocks moved. */
+size_t jit_sink_cold_blocks(struct jit_compiler *c);
 
 /* jit.c: the entry stub and shared exits, copied to the start of c->b. */
 void jit_emit_prelude(struct jit_compiler *c);

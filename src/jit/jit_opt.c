@@ -3,7 +3,8 @@
  * Called from the emission pass (emit_fused in jit_emit_insn.c).
  * Peepholes: copy-then-add and multiply-then-add by 3, 5, 9 as one lea;
  * `rX = rY; rX &= K; if rX == 0` as test when rX is dead after
- * (jit_live.c).
+ * (jit_live.c); `rX = rY; rX += rZ; rD = *(rX + off)` as one load from
+ * [rY + rZ + off] when rX is dead after.
  *
  * Branches: short forward diamonds become cmovs (if-conversion); a loop's
  * `if C goto out; goto head` latch becomes `if !C goto head; jmp out`.
@@ -55,6 +56,47 @@ bool jit_fuse_into_lea(struct jit_compiler *c, size_t i)
 	    (d->imm == 3 || d->imm == 5 || d->imm == 9))
 		return jit_emit_mul_by_shape(&c->b, w, dst, d->imm, next->imm);
 	return false;
+}
+
+/* The size (and signedness) of a load from memory, 0 for other kinds. */
+static int load_size(enum comb_handler_kind k, bool *sign)
+{
+	*sign = k == H_LDXS_B || k == H_LDXS_H || k == H_LDXS_W;
+	switch (k) {
+	case H_LDX_B: case H_LDXS_B: return 1;
+	case H_LDX_H: case H_LDXS_H: return 2;
+	case H_LDX_W: case H_LDXS_W: return 4;
+	case H_LDX_DW: return 8;
+	default: return 0;
+	}
+}
+
+/* `rX = rY; rX += rZ (or K); rD = *(rX + off)` (clang's `p = base + i;
+ * *p`) with rX dead afterwards or the load's destination: one load from
+ * [rY + rZ + off] (or [rY + K + off]). Returns the instructions covered
+ * after i (2) or 0. */
+size_t jit_fuse_load_indexed(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *mov = &c->code[i];
+	if (mov->kind != H_MOV64_X || mov->src == mov->dst || !straight_run(c, i, 2))
+		return 0;
+	const struct dinsn *add = &c->code[i + 1], *ld = &c->code[i + 2];
+	bool sign;
+	int size = load_size(ld->kind, &sign);
+	if (!size || add->dst != mov->dst || ld->src != mov->dst ||
+	    (add->kind != H_ADD64_X && add->kind != H_ADD64_K) || (add->kind == H_ADD64_X && add->src == mov->dst))
+		return 0;
+	int64_t disp = (int64_t)ld->off + (add->kind == H_ADD64_K ? (int64_t)add->imm : 0);
+	if (!x86_fits32(disp) ||
+	    (ld->dst != mov->dst && !comb_jit_reg_dead_at(c->code, c->prog->count, i + 3, mov->dst)))
+		return 0;
+	int base = reg_map[mov->src & 15], dst = reg_map[ld->dst];
+	if (add->kind == H_ADD64_K)
+		x86_load(&c->b, size, sign, dst, base, (int32_t)disp);
+	else
+		x86_load_index(&c->b, size, sign, dst, base, reg_map[add->src & 15], (int32_t)disp);
+	c->off[i + 1] = c->off[i + 2] = (uint32_t)c->b.len;
+	return 2;
 }
 
 /* ---- if-conversion ----

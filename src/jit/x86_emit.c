@@ -258,6 +258,32 @@ void x86_load(struct x86_buf *b, int size, bool sign, int dst, int base, int32_t
 	}
 }
 
+/* op reg, [base + index + disp]: REX, opcode, ModRM with a SIB (scale 1). */
+static void x86_rm_index(struct x86_buf *b, bool w, uint16_t op, int reg, int base, int index, int32_t disp)
+{
+	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
+	if (rex != 0x40)
+		x86_byte(b, rex);
+	emit_opcode(b, op);
+	int mod = disp == 0 && (base & 7) != X86_RBP ? 0 : x86_fits8(disp) ? 1 : 2;
+	x86_byte(b, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
+	x86_byte(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		x86_byte(b, (uint8_t)disp);
+	else if (mod == 2)
+		x86_u32(b, (uint32_t)disp);
+}
+
+void x86_load_index(struct x86_buf *b, int size, bool sign, int dst, int base, int index, int32_t disp)
+{
+	switch (size) {
+	case 1: x86_rm_index(b, sign, sign ? 0x0fbe : 0x0fb6, dst, base, index, disp); break;
+	case 2: x86_rm_index(b, sign, sign ? 0x0fbf : 0x0fb7, dst, base, index, disp); break;
+	case 4: x86_rm_index(b, sign, sign ? 0x63 : 0x8b, dst, base, index, disp); break;
+	default: x86_rm_index(b, true, 0x8b, dst, base, index, disp); break;
+	}
+}
+
 void x86_store_r(struct x86_buf *b, int size, int base, int32_t disp, int src)
 {
 	switch (size) {

@@ -108,6 +108,8 @@ void x86_nops(struct x86_buf *b, size_t n);
 
 /* Loads: size 1, 2, 4, 8 bytes; zero-extending or sign-extending. */
 void x86_load(struct x86_buf *b, int size, bool sign, int dst, int base, int32_t disp);
+/* The same load from [base + index + disp] (index: not rsp). */
+void x86_load_index(struct x86_buf *b, int size, bool sign, int dst, int base, int index, int32_t disp);
 void x86_store_r(struct x86_buf *b, int size, int base, int32_t disp, int src);
 void x86_store_i(struct x86_buf *b, int size, int base, int32_t disp, int32_t imm);
 

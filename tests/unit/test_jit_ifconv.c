@@ -32,16 +32,30 @@ static const uint8_t conditions[] = {
 	COMB_JMP_JSGE, COMB_JMP_JLT, COMB_JMP_JLE, COMB_JMP_JSLT, COMB_JMP_JSLE,
 };
 
-/* Does the native code hold a 64-bit cmov (REX.W 0f 4x)? */
-static bool has_cmov(const struct comb_prog *prog)
+/* A division or modulo: its own code may hold a cmov (x / 0 = 0). */
+static bool is_division(const struct comb_insn *insn)
+{
+	uint8_t cls = insn->code & 7, op = insn->code & 0xf0;
+	return (cls == COMB_CLS_ALU || cls == COMB_CLS_ALU64) && (op == COMB_ALU_DIV || op == COMB_ALU_MOD);
+}
+
+/* Does the native code of the instructions other than divisions hold a
+ * 64-bit cmov (REX.W 0f 4x)? (These programs have no loops: the code of
+ * instruction i is [off[i], off[i + 1]).) */
+static bool has_cmov(const struct comb_prog *prog, const struct comb_insn *insns, size_t count)
 {
 	const uint8_t *code;
+	const uint32_t *off;
 	size_t size;
-	if (comb_prog_jit_code(prog, &code, &size, NULL))
+	if (comb_prog_jit_code(prog, &code, &size, &off))
 		return false;
-	for (size_t k = 2; k < size; k++)
-		if ((code[k - 2] & 0xf8) == 0x48 && code[k - 1] == 0x0f && (code[k] & 0xf0) == 0x40)
-			return true;
+	for (size_t i = 0; i < count; i++) {
+		if (is_division(&insns[i]))
+			continue;
+		for (size_t k = off[i] + 2; k < off[i + 1]; k++)
+			if ((code[k - 2] & 0xf8) == 0x48 && code[k - 1] == 0x0f && (code[k] & 0xf0) == 0x40)
+				return true;
+	}
 	return false;
 }
 
@@ -52,7 +66,7 @@ static int agree(const struct comb_insn *insns, size_t count, bool harden, bool 
 	struct comb_prog *prog = NULL;
 	int bad = jit_compare(insns, count, harden, &prog);
 	if (prog && cmov)
-		*cmov = has_cmov(prog);
+		*cmov = has_cmov(prog, insns, count);
 	comb_prog_free(prog);
 	return bad;
 }

@@ -63,6 +63,7 @@ struct native_code {
 	const uint8_t *bytes;
 	size_t size;
 	const uint32_t *offsets; /* per instruction slot, count + 1 */
+	uint32_t *ends;          /* where each slot's code ends (native_code_ends) */
 };
 
 /* Decode and print the x86-64 instructions in [from, to) of the code. */
@@ -95,6 +96,40 @@ static int native_code_of(const char *where, const struct comb_prog *prog, struc
 	return CLI_OK;
 }
 
+struct slot_start {
+	uint32_t offset, idx;
+};
+
+static int by_place(const void *a, const void *b)
+{
+	const struct slot_start *x = a, *y = b;
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Where each slot's code ends: where the slot after it in the code starts.
+ * The JIT may lay a cold block out after all other code, so that is not
+ * always the next slot's offset. */
+static int native_code_ends(struct native_code *native, size_t count)
+{
+	struct slot_start *order = calloc(count ? count : 1, sizeof(*order));
+	native->ends = calloc(count ? count : 1, sizeof(*native->ends));
+	if (!order || !native->ends) {
+		free(order);
+		free(native->ends);
+		native->ends = NULL;
+		return cli_error("disasm: out of memory");
+	}
+	for (size_t i = 0; i < count; i++)
+		order[i] = (struct slot_start){ native->offsets[i], (uint32_t)i };
+	qsort(order, count, sizeof(*order), by_place);
+	for (size_t k = 0; k < count; k++)
+		native->ends[order[k].idx] = k + 1 < count ? order[k + 1].offset : native->offsets[count];
+	free(order);
+	return CLI_OK;
+}
+
 /* Source line of insn idx of an object's program, NULL for raw programs. */
 typedef const char *(*line_fn)(const void *source, size_t idx);
 
@@ -103,8 +138,8 @@ static int print_program(const char *path, const struct cli_program *prog,
 			 const struct comb_prog *jitted)
 {
 	char text[256], last_line[1024] = "";
-	struct native_code native;
-	if (jitted && native_code_of(path, jitted, &native))
+	struct native_code native = { 0 };
+	if (jitted && (native_code_of(path, jitted, &native) || native_code_ends(&native, prog->count)))
 		return CLI_ERROR;
 	for (size_t idx = 0; idx < prog->count;) {
 		/* The line may live in a buffer the next call reuses: keep a copy
@@ -118,6 +153,7 @@ static int print_program(const char *path, const struct cli_program *prog,
 					     sizeof(text));
 		if (slots < 1 || (size_t)slots > prog->count - idx) {
 			fflush(stdout);
+			free(native.ends);
 			return cli_error("%s: insn %zu: cannot decode: %s", path, idx,
 					 text[0] ? text : "invalid instruction");
 		}
@@ -126,9 +162,10 @@ static int print_program(const char *path, const struct cli_program *prog,
 		else
 			printf("%s\n", text);
 		if (jitted)
-			print_native_range(&native, native.offsets[idx], native.offsets[idx + (size_t)slots]);
+			print_native_range(&native, native.offsets[idx], native.ends[idx + (size_t)slots - 1]);
 		idx += (size_t)slots;
 	}
+	free(native.ends);
 	return fflush(stdout) ? cli_error("disasm: cannot write to standard output") : CLI_OK;
 }
 

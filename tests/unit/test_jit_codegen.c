@@ -1,0 +1,184 @@
+/* tests/unit/test_jit_codegen.c - code shapes chosen for speed, against the
+ * interpreter.
+ *
+ * Unsigned division and modulo by a register run with no taken branch (a
+ * cmov gives x / 0 its 0, a test skips the div): every width, divisors 0, 1
+ * and large, dividends at the edges, destinations and sources in the
+ * registers the division borrows (r0 = rax, r3 = rdx) with the others live
+ * after it. Loop heads inside another loop's body are not padded for
+ * alignment: nested loops in clang's rotated shape (the outer loop's head
+ * inside the inner loop) must still compute what the interpreter does.
+ * Status, r0 and every register (stored to memory) must agree.
+ */
+#include <string.h>
+#include "../test.h"
+#include "comb/comb.h"
+#include "insn_build.h"
+#include "jit_compare.h"
+
+static const uint64_t edge_values[] = {
+	0, 1, 2, 3, 7, 0xff, 0x7fffffffull, 0x80000000ull, 0xfffffffeull, 0xffffffffull,
+	0x100000000ull, 0x100000001ull, 0x8000000000000000ull, (uint64_t)-1, 0x123456789abcdef1ull,
+};
+#define N_EDGE (sizeof(edge_values) / sizeof(edge_values[0]))
+
+TEST(jit_unsigned_division_by_register_matches_the_interpreter)
+{
+	/* dst, src pairs: plain, rax as dst or src, rdx as dst or src, dst == src */
+	static const int regs[][2] = { { 6, 7 }, { 0, 7 }, { 6, 0 }, { 3, 7 }, { 6, 3 }, { 0, 3 }, { 3, 0 }, { 8, 8 } };
+	int failures = 0;
+	for (int op = 0; op < 4; op++) {
+		bool w = op & 1, is_mod = op & 2;
+		uint8_t code = (uint8_t)((w ? COMB_CLS_ALU64 : COMB_CLS_ALU) | COMB_SRC_X |
+					 (is_mod ? COMB_ALU_MOD : COMB_ALU_DIV));
+		for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++)
+			for (size_t x = 0; x < N_EDGE; x++)
+				for (size_t y = 0; y < N_EDGE; y++) {
+					int dst = regs[r][0], src = regs[r][1];
+					struct comb_insn p[48];
+					size_t n = 0;
+					/* every register live with its own value, then dst and src */
+					jit_put_lddw(p, &n, 0, 0x1111111111111111ull);
+					jit_put_lddw(p, &n, 3, 0x3333333333333333ull);
+					jit_put_lddw(p, &n, 9, 0x9999999999999999ull);
+					jit_put_lddw(p, &n, src, edge_values[y]);
+					jit_put_lddw(p, &n, dst, edge_values[x]);
+					p[n++] = (struct comb_insn)INSN(code, dst, src, 0, 0);
+					/* r0 and r3 read after the division (they must survive it) */
+					p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_XOR, 9, 0);
+					p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 9, 3);
+					jit_put_dump(p, &n);
+					failures += jit_compare(p, n, false, NULL) != 0;
+				}
+	}
+	CHECK_EQ(failures, 0);
+}
+
+/* Prime counting by trial division as clang lays it out, the outer loop's
+ * head (n % d) inside the inner loop's body, fallen into from the inner
+ * test (so it gets no alignment padding):
+ *    0: r0 = 0 (count); r2 = 2 (n); r6 = limit; r3 = 0
+ *    4: goto 18
+ *    5: r7 = 1                    inner head
+ *    6: if r4 > 62 goto 15
+ *    7: r4 += 1; r5 = r4; r5 *= r5
+ *   10: if r5 > r2 goto 15
+ *   11: r5 = r2                   outer head (from 21)
+ *   12: r5 %= r4; r7 = 0
+ *   14: if r5 != 0 goto 5
+ *   15: r0 += r7                  tally (loop head from 19)
+ *   16: r2 += 1
+ *   17: if r2 >= r6 goto 22
+ *   18: r7 = 1
+ *   19: if r2 < 4 goto 15
+ *   20: r4 = 2
+ *   21: goto 11
+ *   22: dump
+ * ALU and jumps in both widths; limits around the loops' edges.
+ */
+TEST(jit_rotated_nested_loops_match_the_interpreter)
+{
+	static const int32_t limits[] = { 0, 1, 2, 3, 4, 5, 17, 64, 101, 4000 };
+	int failures = 0;
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++)
+		for (int width = 0; width < 2; width++) {
+			uint8_t alu = width ? COMB_CLS_ALU64 : COMB_CLS_ALU;
+			uint8_t jmp = width ? COMB_CLS_JMP : COMB_CLS_JMP32;
+			struct comb_insn p[48] = {
+				MOV64_IMM(0, 0), MOV64_IMM(2, 2), MOV64_IMM(6, limits[l]), MOV64_IMM(3, 0),
+				JA(13),
+				MOV64_IMM(7, 1),
+				INSN(jmp | COMB_SRC_K | COMB_JMP_JGT, 4, 0, 8, 62),
+				INSN(alu | COMB_SRC_K | COMB_ALU_ADD, 4, 0, 0, 1),
+				INSN(alu | COMB_SRC_X | COMB_ALU_MOV, 5, 4, 0, 0),
+				INSN(alu | COMB_SRC_X | COMB_ALU_MUL, 5, 5, 0, 0),
+				INSN(jmp | COMB_SRC_X | COMB_JMP_JGT, 5, 2, 4, 0),
+				INSN(alu | COMB_SRC_X | COMB_ALU_MOV, 5, 2, 0, 0),
+				INSN(alu | COMB_SRC_X | COMB_ALU_MOD, 5, 4, 0, 0),
+				MOV64_IMM(7, 0),
+				INSN(jmp | COMB_SRC_K | COMB_JMP_JNE, 5, 0, -10, 0),
+				INSN(alu | COMB_SRC_X | COMB_ALU_ADD, 0, 7, 0, 0),
+				INSN(alu | COMB_SRC_K | COMB_ALU_ADD, 2, 0, 0, 1),
+				INSN(jmp | COMB_SRC_X | COMB_JMP_JGE, 2, 6, 4, 0),
+				MOV64_IMM(7, 1),
+				INSN(jmp | COMB_SRC_K | COMB_JMP_JLT, 2, 0, -5, 4),
+				MOV64_IMM(4, 2),
+				JA(-11),
+			};
+			size_t n = 22;
+			jit_put_dump(p, &n);
+			failures += jit_compare(p, n, false, NULL) != 0;
+		}
+	CHECK_EQ(failures, 0);
+}
+
+/* Load fused with its address: `rX = rY; rX += rZ (or K); rD = *(size *)(rX
+ * + off)` -> one load from [rY + rZ + off] when rX is dead after it or is
+ * rD. Over every load size and sign, index and offset across the buffer
+ * (bytes with the top bit set, for sign extension), the stack as the base
+ * (r10 = rbp) with a constant index, and rX still live (must stay lea +
+ * load). Whether it fused is read from the code: the add and the load have
+ * no code of their own when it did. */
+TEST(jit_load_from_base_plus_index_matches_the_interpreter)
+{
+	static const uint8_t loads[] = { COMB_SIZE_B, COMB_SIZE_H, COMB_SIZE_W, COMB_SIZE_DW };
+	static const int32_t indexes[] = { 0, 1, 7, 60 };
+	static const int16_t offs[] = { 0, 3, 56, -1 };
+	int failures = 0, fused = 0, expected = 0;
+	for (size_t l = 0; l < sizeof(loads); l++)
+		for (int sx = 0; sx < 2; sx++)
+			for (int shape = 0; shape < 4; shape++) /* 0 reg, 1 stack + imm, 2 rX is rD, 3 rX live */
+				for (size_t x = 0; x < sizeof(indexes) / sizeof(indexes[0]); x++)
+					for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+						int32_t index = indexes[x];
+						int16_t off = offs[o];
+						if ((sx && loads[l] == COMB_SIZE_DW) || (off < 0 && index == 0))
+							continue;
+						struct comb_insn p[96];
+						size_t n = 0;
+						jit_put_lddw(p, &n, 2, 0x8091a2b3c4d5e6f7ull);
+						for (int k = 0; k < 16; k++)
+							p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 1, 2, (int16_t)(8 * k));
+						jit_put_lddw(p, &n, 2, 0x0102030405060708ull);
+						for (int k = 0; k < 8; k++)
+							p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_W, 1, 2, (int16_t)(16 * k + 4));
+						bool stack = shape == 1;
+						if (stack) /* the buffer's 128 bytes at r10 - 128 */
+							for (int k = 0; k < 16; k++) {
+								p[n++] = (struct comb_insn)LDX_MEM(COMB_SIZE_DW, 2, 1, (int16_t)(8 * k));
+								p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 10, 2,
+												   (int16_t)(8 * k - 128));
+							}
+						p[n++] = (struct comb_insn)MOV64_REG(6, 1);
+						p[n++] = (struct comb_insn)MOV64_IMM(7, index);
+						p[n++] = (struct comb_insn)MOV64_IMM(4, 0x44);
+						int x_reg = shape == 2 ? 0 : 5, d_reg = shape == 2 ? 0 : 3;
+						uint8_t mode = (uint8_t)(sx ? COMB_MODE_MEMSX : COMB_MODE_MEM);
+						size_t at = n;
+						p[n++] = (struct comb_insn)MOV64_REG(x_reg, stack ? 10 : 6);
+						if (stack)
+							p[n++] = (struct comb_insn)ALU64_IMM(COMB_ALU_ADD, x_reg, index - 128);
+						else
+							p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, x_reg, 7);
+						p[n++] = (struct comb_insn)INSN(COMB_CLS_LDX | mode | loads[l], d_reg, x_reg, off, 0);
+						if (shape == 3) /* rX read: the index again */
+							p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_SUB, x_reg, 6);
+						else if (x_reg != d_reg)
+							p[n++] = (struct comb_insn)MOV64_IMM(x_reg, 0x55); /* rX dead */
+						p[n++] = (struct comb_insn)MOV64_IMM(6, 0); /* no pointer in the dump */
+						jit_put_dump(p, &n);
+						struct comb_prog *prog = NULL;
+						failures += jit_compare(p, n, false, &prog) != 0;
+						const uint32_t *offsets = NULL;
+						bool want = shape != 3;
+						if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
+							bool did = offsets[at + 2] == offsets[at + 3];
+							fused += did && want;
+							failures += did && !want;
+						}
+						expected += want;
+						comb_prog_free(prog);
+					}
+	CHECK_EQ(failures, 0);
+	CHECK_EQ(fused, expected);
+}
