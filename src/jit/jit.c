@@ -593,6 +593,8 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	(void)prog; (void)code; (void)out;
 	return -ENOTSUP;
 #else
+	if (prog->count >= 1u << 31)
+		return -E2BIG; /* offsets and targets are 31-bit */
 	pthread_once(&prelude_once, build_prelude);
 	struct jit_compiler c = { .prog = prog, .code = code };
 	size_t n = prog->count + 1;
