@@ -219,11 +219,11 @@ static uint32_t align_mask_at(const struct jit_compiler *c, size_t i)
 }
 
 /* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
-static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
+static inline uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
 
 /* Bytes of instruction i's own code in the final layout (without the
  * alignment before it). */
-static uint32_t final_size(const struct jit_compiler *c, size_t i)
+static inline __attribute__((always_inline)) uint32_t final_size(const struct jit_compiler *c, size_t i)
 {
 	uint32_t size = c->off[i + 1] - c->off[i];
 	return c->flags[i] & BR_SHORT ? size - branch_saving(c->flags[i]) : size;
@@ -263,7 +263,7 @@ static void layout(struct jit_compiler *c)
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
-static int64_t short_distance(const struct jit_compiler *c, size_t i)
+static inline __attribute__((always_inline)) int64_t short_distance(const struct jit_compiler *c, size_t i)
 {
 	uint32_t end = c->fin[i] + final_size(c, i);
 	if (!(c->flags[i] & BR_SHORT))
