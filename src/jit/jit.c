@@ -222,7 +222,7 @@ static uint32_t align_mask_at(const struct jit_compiler *c, size_t i)
 }
 
 /* Bytes a branch saves when short: jcc rel32 (6) -> rel8 (2), jmp 5 -> 2. */
-static uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
+static inline uint32_t branch_saving(uint8_t flags) { return flags & BR_JCC ? 4 : 3; }
 
 /* Bytes a branch's final form saves on the long one it was counted as, by
  * its BR_* bits (short: see branch_saving; elided: all of a jmp). */
@@ -232,7 +232,7 @@ static const uint8_t final_saving[16] = {
 
 /* Bytes of instruction i's own code in the final layout (without the
  * alignment before it). */
-static inline uint32_t final_size(const struct jit_compiler *c, size_t i)
+static inline __attribute__((always_inline)) uint32_t final_size(const struct jit_compiler *c, size_t i)
 {
 	return c->off[i + 1] - c->off[i] - final_saving[c->flags[i] & 15];
 }
@@ -294,7 +294,7 @@ static void layout(struct jit_compiler *c)
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
-static int64_t short_distance(const struct jit_compiler *c, size_t i)
+static inline __attribute__((always_inline)) int64_t short_distance(const struct jit_compiler *c, size_t i)
 {
 	uint32_t end = c->fin[i] + final_size(c, i);
 	if (!(c->flags[i] & BR_SHORT))
@@ -692,6 +692,8 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	(void)prog; (void)code; (void)out;
 	return -ENOTSUP;
 #else
+	if (prog->count >= 1u << 31)
+		return -E2BIG; /* offsets and targets are 31-bit */
 	pthread_once(&prelude_once, build_prelude);
 	struct jit_compiler c = { .prog = prog, .code = code };
 	size_t n = prog->count + 1;

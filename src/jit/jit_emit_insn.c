@@ -1088,10 +1088,11 @@ int jit_emit_pass(struct jit_compiler *c)
 		c->cur = i;
 		c->place[i] = PLACE_STEP;
 		c->prev_fl = c->fl;
-		if (c->is_target[i]) {
-			c->prev_fl.reg = -1; /* control may come with other flags */
-			c->ub_known = 0;     /* and other values */
-		}
+		/* At a target, control may come with other flags and values
+		 * (without a branch: which instructions are targets is data). */
+		uint8_t arrives = (uint8_t)-(c->is_target[i] != 0);
+		c->prev_fl.reg = (int8_t)(c->prev_fl.reg | (int8_t)arrives);
+		c->ub_known = (uint16_t)(c->ub_known & ~(uint16_t)(int8_t)arrives);
 		c->fl.reg = -1;
 		size_t noops = 0;
 		if (c->prog->facts) {

@@ -9,33 +9,6 @@
 #include <string.h>
 #include "jit/x86_emit.h"
 
-static inline __attribute__((always_inline)) void emit_rex(struct x86_buf *b, bool w, int reg, int rm, bool force)
-{
-	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
-	/* Without a branch (which registers an instruction uses is data the
-	 * CPU cannot predict; compile time): the byte is written anyway and
-	 * counted only when needed, else the opcode after it overwrites it. */
-	if (b->len < b->cap)
-		b->p[b->len] = rex;
-	b->len += (size_t)((rex != 0x40) | force);
-}
-
-static inline __attribute__((always_inline)) void emit_opcode(struct x86_buf *b, uint16_t op)
-{
-	if (op > 0xff)
-		x86_byte(b, (uint8_t)(op >> 8));
-	x86_byte(b, (uint8_t)op);
-}
-
-static inline __attribute__((always_inline)) void emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int rm, bool force_rex)
-{
-	if (prefix66)
-		x86_byte(b, 0x66);
-	emit_rex(b, w, reg, rm, force_rex);
-	emit_opcode(b, op);
-	x86_byte(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
-}
-
 /* ModRM (+SIB) and displacement for [base + disp] with reg in the reg field. */
 static inline __attribute__((always_inline)) void emit_mem_operand(struct x86_buf *b, int reg, int base, int32_t disp)
 {
@@ -49,18 +22,13 @@ static inline __attribute__((always_inline)) void emit_mem_operand(struct x86_bu
 		x86_u32(b, (uint32_t)disp);
 }
 
-void x86_rr(struct x86_buf *b, bool w, uint16_t op, int reg, int rm)
-{
-	emit_rr(b, false, w, op, reg, rm, false);
-}
-
 void x86_rm(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int base, int32_t disp,
 	    bool byte_reg)
 {
 	if (prefix66)
 		x86_byte(b, 0x66);
-	emit_rex(b, w, reg, base, byte_reg && reg >= 4 && reg <= 7);
-	emit_opcode(b, op);
+	x86_emit_rex(b, w, reg, base, byte_reg && reg >= 4 && reg <= 7);
+	x86_emit_opcode(b, op);
 	emit_mem_operand(b, reg, base, disp);
 }
 
@@ -76,14 +44,14 @@ void x86_mov_ri(struct x86_buf *b, bool w, int dst, uint64_t imm)
 	if (imm == 0) {
 		x86_rr(b, false, 0x31, dst, dst); /* xor r32, r32 */
 	} else if (imm <= UINT32_MAX) {
-		emit_rex(b, false, 0, dst, false);
+		x86_emit_rex(b, false, 0, dst, false);
 		x86_byte(b, (uint8_t)(0xb8 + (dst & 7)));
 		x86_u32(b, (uint32_t)imm);
 	} else if (x86_fits32((int64_t)imm)) {
 		x86_rr(b, true, 0xc7, 0, dst);
 		x86_u32(b, (uint32_t)imm);
 	} else {
-		emit_rex(b, true, 0, dst, false);
+		x86_emit_rex(b, true, 0, dst, false);
 		x86_byte(b, (uint8_t)(0xb8 + (dst & 7)));
 		x86_u64(b, imm);
 	}
@@ -100,7 +68,7 @@ void x86_alu_ri(struct x86_buf *b, bool w, enum x86_alu op, int dst, int32_t imm
 		x86_rr(b, w, 0x83, op, dst);
 		x86_byte(b, (uint8_t)imm);
 	} else if (dst == X86_RAX) {
-		emit_rex(b, w, 0, 0, false);
+		x86_emit_rex(b, w, 0, 0, false);
 		x86_byte(b, (uint8_t)((op << 3) | 5));
 		x86_u32(b, (uint32_t)imm);
 	} else {
@@ -170,7 +138,7 @@ void x86_cqo(struct x86_buf *b, bool w)
 
 void x86_bswap(struct x86_buf *b, bool w, int reg)
 {
-	emit_rex(b, w, 0, reg, false);
+	x86_emit_rex(b, w, 0, reg, false);
 	x86_byte(b, 0x0f);
 	x86_byte(b, (uint8_t)(0xc8 + (reg & 7)));
 }
@@ -183,7 +151,7 @@ void x86_movzx16(struct x86_buf *b, int dst, int src)
 void x86_movsx_rr(struct x86_buf *b, bool w, int bits, int dst, int src)
 {
 	if (bits == 8)
-		emit_rr(b, false, w, 0x0fbe, dst, src, src >= 4 && src <= 7);
+		x86_emit_rr(b, false, w, 0x0fbe, dst, src, src >= 4 && src <= 7);
 	else if (bits == 16)
 		x86_rr(b, w, 0x0fbf, dst, src);
 	else
@@ -264,7 +232,7 @@ static void x86_rm_index(struct x86_buf *b, bool w, uint16_t op, int reg, int ba
 	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
 	if (rex != 0x40)
 		x86_byte(b, rex);
-	emit_opcode(b, op);
+	x86_emit_opcode(b, op);
 	int mod = disp == 0 && (base & 7) != X86_RBP ? 0 : x86_fits8(disp) ? 1 : 2;
 	x86_byte(b, (uint8_t)((mod << 6) | ((reg & 7) << 3) | 4));
 	x86_byte(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
@@ -315,13 +283,13 @@ void x86_store_i(struct x86_buf *b, int size, int base, int32_t disp, int32_t im
 
 void x86_push(struct x86_buf *b, int reg)
 {
-	emit_rex(b, false, 0, reg, false);
+	x86_emit_rex(b, false, 0, reg, false);
 	x86_byte(b, (uint8_t)(0x50 + (reg & 7)));
 }
 
 void x86_pop(struct x86_buf *b, int reg)
 {
-	emit_rex(b, false, 0, reg, false);
+	x86_emit_rex(b, false, 0, reg, false);
 	x86_byte(b, (uint8_t)(0x58 + (reg & 7)));
 }
 

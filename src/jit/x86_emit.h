@@ -69,8 +69,41 @@ static inline void x86_u64(struct x86_buf *b, uint64_t v)
 	x86_u32(b, (uint32_t)(v >> 32));
 }
 
+/* The parts every encoding is built from (x86_emit.c), here so that the
+ * most used encoding, x86_rr, is inlined where it is used (compile time). */
+static inline __attribute__((always_inline)) void x86_emit_rex(struct x86_buf *b, bool w, int reg, int rm, bool force)
+{
+	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
+	/* Without a branch (which registers an instruction uses is data the
+	 * CPU cannot predict; compile time): the byte is written anyway and
+	 * counted only when needed, else the opcode after it overwrites it. */
+	if (b->len < b->cap)
+		b->p[b->len] = rex;
+	b->len += (size_t)((rex != 0x40) | force);
+}
+
+static inline __attribute__((always_inline)) void x86_emit_opcode(struct x86_buf *b, uint16_t op)
+{
+	if (op > 0xff)
+		x86_byte(b, (uint8_t)(op >> 8));
+	x86_byte(b, (uint8_t)op);
+}
+
+static inline __attribute__((always_inline)) void x86_emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int rm, bool force_rex)
+{
+	if (prefix66)
+		x86_byte(b, 0x66);
+	x86_emit_rex(b, w, reg, rm, force_rex);
+	x86_emit_opcode(b, op);
+	x86_byte(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
 /* Register-register: op is one or two opcode bytes (0x0F first for two). */
-void x86_rr(struct x86_buf *b, bool w, uint16_t op, int reg, int rm);
+static inline void x86_rr(struct x86_buf *b, bool w, uint16_t op, int reg, int rm)
+{
+	x86_emit_rr(b, false, w, op, reg, rm, false);
+}
+
 /* Register-memory [base + disp]: prefix66 for 16-bit forms; byte_reg when
  * reg is an 8-bit operand (forces REX so 4..7 mean spl..dil). */
 void x86_rm(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int base, int32_t disp,
