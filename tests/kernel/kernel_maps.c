@@ -299,23 +299,21 @@ static void run_access_rules(void)
 	static const struct { const char *name; uint32_t type; } types[] = {
 		{ "array", BPF_MAP_TYPE_ARRAY }, { "hash", BPF_MAP_TYPE_HASH },
 	};
-	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		char what[64];
-		snprintf(what, sizeof(what), "%s plain", types[t].name);
-		run_access_case(what, types[t].type, 0, 0);
-		snprintf(what, sizeof(what), "%s BPF_F_RDONLY", types[t].name);
-		run_access_case(what, types[t].type, BPF_F_RDONLY, 0);
-		snprintf(what, sizeof(what), "%s BPF_F_WRONLY", types[t].name);
-		run_access_case(what, types[t].type, BPF_F_WRONLY, 0);
-		snprintf(what, sizeof(what), "%s frozen", types[t].name);
-		run_access_case(what, types[t].type, 0, 1);
-		snprintf(what, sizeof(what), "%s frozen twice", types[t].name);
-		run_access_case(what, types[t].type, 0, 2);
-		snprintf(what, sizeof(what), "%s BPF_F_RDONLY frozen", types[t].name);
-		run_access_case(what, types[t].type, BPF_F_RDONLY, 1);
-		snprintf(what, sizeof(what), "%s BPF_F_RDONLY_PROG frozen", types[t].name);
-		run_access_case(what, types[t].type, BPF_F_RDONLY_PROG, 1);
-	}
+	static const struct { const char *name; uint32_t flags; int freezes; } cases[] = {
+		{ "plain", 0, 0 },
+		{ "BPF_F_RDONLY", BPF_F_RDONLY, 0 },
+		{ "BPF_F_WRONLY", BPF_F_WRONLY, 0 },
+		{ "frozen", 0, 1 },
+		{ "frozen twice", 0, 2 },
+		{ "BPF_F_RDONLY frozen", BPF_F_RDONLY, 1 },
+		{ "BPF_F_RDONLY_PROG frozen", BPF_F_RDONLY_PROG, 1 },
+	};
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			char what[64];
+			snprintf(what, sizeof(what), "%s %s", types[t].name, cases[k].name);
+			run_access_case(what, types[t].type, cases[k].flags, cases[k].freezes);
+		}
 }
 
 static bool bpf_permitted(void)
