@@ -37,6 +37,7 @@
 #define SDIV64_REG(d, s)     INSN(COMB_CLS_ALU64 | COMB_SRC_X | COMB_ALU_DIV, d, s, 1, 0)
 #define SMOD64_IMM(d, i)     INSN(COMB_CLS_ALU64 | COMB_SRC_K | COMB_ALU_MOD, d, 0, 1, i)
 #define SMOD64_REG(d, s)     INSN(COMB_CLS_ALU64 | COMB_SRC_X | COMB_ALU_MOD, d, s, 1, 0)
+#define SDIV32_REG(d, s)     INSN(COMB_CLS_ALU | COMB_SRC_X | COMB_ALU_DIV, d, s, 1, 0)
 /* Sign-extending moves: bits is 8, 16 or 32. */
 #define MOVSX64(d, s, bits)  INSN(COMB_CLS_ALU64 | COMB_SRC_X | COMB_ALU_MOV, d, s, bits, 0)
 #define MOVSX32(d, s, bits)  INSN(COMB_CLS_ALU | COMB_SRC_X | COMB_ALU_MOV, d, s, bits, 0)
@@ -49,6 +50,9 @@
 #define LDDW(d, v)                                                                          \
 	INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, d, 0, 0, (uint32_t)(uint64_t)(v)), \
 	INSN(0, 0, 0, 0, (uint32_t)((uint64_t)(v) >> 32))
+/* d = the address of map idx of the program's map list (two slots). */
+#define MAP_LDDW(d, idx) \
+	INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, d, COMB_PSEUDO_MAP_IDX, 0, idx), INSN(0, 0, 0, 0, 0)
 
 /* Memory. size is COMB_SIZE_B/H/W/DW. */
 #define LDX_MEM(size, d, s, o)   INSN(COMB_CLS_LDX | COMB_MODE_MEM | (size), d, s, o, 0)

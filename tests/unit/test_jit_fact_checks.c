@@ -16,12 +16,7 @@
 #include "../test.h"
 #include "comb/comb.h"
 #include "helpers/helpers.h"
-#include "insn_build.h"
-
-#define MAP_LDDW(d, idx) \
-	INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, d, COMB_PSEUDO_MAP_IDX, 0, idx), INSN(0, 0, 0, 0, 0)
-#define LEN(d) LDX_MEM(COMB_SIZE_W, d, 1, 0)
-#define SDIV32_REG(d, s) INSN(COMB_CLS_ALU | COMB_SRC_X | COMB_ALU_DIV, d, s, 1, 0)
+#include "facts_build.h"
 
 struct fixture {
 	struct comb_vm *vm;
@@ -30,14 +25,6 @@ struct fixture {
 	uint32_t before[64];   /* code bytes per instruction before verification */
 	size_t size_before;
 };
-
-static uint32_t code_bytes(const struct comb_prog *prog, size_t i)
-{
-	const uint32_t *off = NULL;
-	if (comb_prog_jit_code(prog, NULL, NULL, &off) || !off)
-		return UINT32_MAX;
-	return off[i + 1] - off[i];
-}
 
 static size_t code_size(const struct comb_prog *prog)
 {
@@ -85,17 +72,6 @@ static void teardown(struct fixture *f)
 	comb_vm_free(f->vm);
 }
 
-static int run(const struct comb_prog *prog, enum comb_engine engine, uint32_t len, uint64_t *r0)
-{
-	uint32_t skb[64];
-	memset(skb, 0, sizeof(skb));
-	skb[0] = len;
-	struct comb_region region = { .addr = (uint64_t)(uintptr_t)skb, .size = sizeof(skb) };
-	struct comb_run_opts o = { .sz = sizeof(o), .engine = engine, .regions = &region, .region_count = 1 };
-	o.args[0] = (uint64_t)(uintptr_t)skb;
-	return comb_prog_run(prog, &o, r0);
-}
-
 /* The JIT and the interpreter agree on edge lengths and 300 pseudo-random ones. */
 static void engines_agree(const struct comb_prog *prog)
 {
@@ -107,8 +83,8 @@ static void engines_agree(const struct comb_prog *prog)
 		if (k >= ARRAY_SIZE(edges) && (k & 1))
 			len &= 0xff; /* small ones too */
 		uint64_t r_jit = 1, r_interp = 2;
-		CHECK_EQ(run(prog, COMB_ENGINE_JIT, len, &r_jit), 0);
-		CHECK_EQ(run(prog, COMB_ENGINE_INTERP, len, &r_interp), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_JIT, len, &r_jit), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_INTERP, len, &r_interp), 0);
 		CHECK_EQ(r_jit, r_interp);
 	}
 }
@@ -168,7 +144,7 @@ TEST(jit_fact_checks_jump_after_a_join_keeps_its_compare)
 		CHECK_EQ(code_bytes(f.prog, 6), f.before[6]);
 		engines_agree(f.prog);
 		uint64_t r0 = 7;
-		CHECK_EQ(run(f.prog, COMB_ENGINE_JIT, 500, &r0), 0);
+		CHECK_EQ(run_with_len(f.prog, COMB_ENGINE_JIT, 500, &r0), 0);
 		CHECK_EQ(r0, 1u); /* r3 = 1 path: falls through to r0 = 1 */
 	}
 	teardown(&f);
@@ -234,23 +210,11 @@ TEST(jit_fact_checks_division_after_a_join)
 		CHECK_EQ(code_bytes(f.prog, 5), f.before[5]);
 		engines_agree(f.prog);
 		uint64_t r0 = 7;
-		CHECK_EQ(run(f.prog, COMB_ENGINE_JIT, 1000, &r0), 0);
+		CHECK_EQ(run_with_len(f.prog, COMB_ENGINE_JIT, 1000, &r0), 0);
 		CHECK_EQ(r0, 0u);
 	}
 	teardown(&f);
 }
-
-#define LOOKUP_R6                                                                     \
-	STX_MEM(COMB_SIZE_W, 10, 6, -8),                                              \
-	MAP_LDDW(1, 0),                                                               \
-	MOV64_REG(2, 10),                                                             \
-	ALU64_IMM(COMB_ALU_ADD, 2, -8),                                               \
-	CALL_HELPER(1),                                                               \
-	JMP_IMM(COMB_JMP_JNE, 0, 0, 2),                                               \
-	MOV64_IMM(0, 1000),                                                           \
-	EXIT(),                                                                       \
-	LDX_MEM(COMB_SIZE_DW, 0, 0, 0),                                               \
-	EXIT()
 
 TEST(jit_fact_checks_array_lookup_bounds)
 {
@@ -279,7 +243,7 @@ TEST(jit_fact_checks_array_lookup_bounds)
 		CHECK(code_size(f.prog) < f.size_before);
 		engines_agree(f.prog);
 		uint64_t r0 = 0;
-		CHECK_EQ(run(f.prog, COMB_ENGINE_JIT, 3, &r0), 0);
+		CHECK_EQ(run_with_len(f.prog, COMB_ENGINE_JIT, 3, &r0), 0);
 		CHECK_EQ(r0, 5u * 11 + 1);
 	}
 	teardown(&f);
@@ -313,9 +277,9 @@ TEST(jit_fact_checks_array_lookup_after_a_join)
 		CHECK_EQ(code_bytes(f.prog, 11), f.before[11]);
 		engines_agree(f.prog);
 		uint64_t r0 = 0;
-		CHECK_EQ(run(f.prog, COMB_ENGINE_JIT, 1000, &r0), 0);
+		CHECK_EQ(run_with_len(f.prog, COMB_ENGINE_JIT, 1000, &r0), 0);
 		CHECK_EQ(r0, 1000u);
-		CHECK_EQ(run(f.prog, COMB_ENGINE_JIT, 10, &r0), 0);
+		CHECK_EQ(run_with_len(f.prog, COMB_ENGINE_JIT, 10, &r0), 0);
 		CHECK_EQ(r0, 2u * 11 + 1);
 	}
 	teardown(&f);

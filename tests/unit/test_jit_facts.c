@@ -11,7 +11,7 @@
 #include <string.h>
 #include "../test.h"
 #include "comb/comb.h"
-#include "insn_build.h"
+#include "facts_build.h"
 
 /* Socket filter: r2 = skb->len (u32); small values take the first `w2 =
  * w2`, large ones get bit 32 set before the last one. */
@@ -35,26 +35,6 @@ static struct comb_prog *load_facts_prog(struct comb_vm *vm)
 	if (comb_prog_load(vm, facts_prog, ARRAY_SIZE(facts_prog), NULL, &prog, err, sizeof(err)))
 		return NULL;
 	return prog;
-}
-
-/* Bytes of native code of instruction i (0 when it has none). */
-static uint32_t code_bytes(const struct comb_prog *prog, size_t i)
-{
-	const uint32_t *off = NULL;
-	if (comb_prog_jit_code(prog, NULL, NULL, &off) || !off)
-		return UINT32_MAX;
-	return off[i + 1] - off[i];
-}
-
-static int run(const struct comb_prog *prog, enum comb_engine engine, uint32_t len, uint64_t *r0)
-{
-	uint32_t skb[64];
-	memset(skb, 0, sizeof(skb));
-	skb[0] = len;
-	struct comb_region region = { .addr = (uint64_t)(uintptr_t)skb, .size = sizeof(skb) };
-	struct comb_run_opts o = { .sz = sizeof(o), .engine = engine, .regions = &region, .region_count = 1 };
-	o.args[0] = (uint64_t)(uintptr_t)skb;
-	return comb_prog_run(prog, &o, r0);
 }
 
 TEST(jit_facts_drop_redundant_zext_after_verification)
@@ -86,9 +66,9 @@ TEST(jit_facts_drop_redundant_zext_after_verification)
 	static const uint32_t lens[] = { 0, 5, 10, 11, 20, 0x7fffffff, 0x80000000u, 0xffffffffu };
 	for (size_t k = 0; k < ARRAY_SIZE(lens); k++) {
 		uint64_t r_jit = 1, r_interp = 2, r_checked = 3;
-		CHECK_EQ(run(prog, COMB_ENGINE_JIT, lens[k], &r_jit), 0);
-		CHECK_EQ(run(prog, COMB_ENGINE_INTERP, lens[k], &r_interp), 0);
-		CHECK_EQ(run(prog, COMB_ENGINE_CHECKED, lens[k], &r_checked), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_JIT, lens[k], &r_jit), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_INTERP, lens[k], &r_interp), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_CHECKED, lens[k], &r_checked), 0);
 		CHECK_EQ(r_jit, r_interp);
 		CHECK_EQ(r_checked, r_interp);
 		CHECK_EQ(r_jit, (uint64_t)lens[k]); /* the zero-extension at 8 cleared bit 32 */
@@ -119,8 +99,8 @@ TEST(jit_facts_keep_needed_zext)
 		CHECK_EQ(comb_prog_verify(prog, NULL, &res), 0);
 		CHECK(code_bytes(prog, 4) > 0);
 		uint64_t r_jit = 1, r_interp = 2;
-		CHECK_EQ(run(prog, COMB_ENGINE_JIT, 77, &r_jit), 0);
-		CHECK_EQ(run(prog, COMB_ENGINE_INTERP, 77, &r_interp), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_JIT, 77, &r_jit), 0);
+		CHECK_EQ(run_with_len(prog, COMB_ENGINE_INTERP, 77, &r_interp), 0);
 		CHECK_EQ(r_jit, r_interp);
 		CHECK_EQ(r_jit, 77u);
 	}
@@ -173,8 +153,8 @@ TEST(jit_facts_shift_pair_zext)
 		static const uint32_t lens[] = { 0, 9, 0x80000000u, 0xffffffffu };
 		for (size_t k = 0; k < ARRAY_SIZE(lens); k++) {
 			uint64_t r_jit = 1, r_interp = 2;
-			CHECK_EQ(run(prog, COMB_ENGINE_JIT, lens[k], &r_jit), 0);
-			CHECK_EQ(run(prog, COMB_ENGINE_INTERP, lens[k], &r_interp), 0);
+			CHECK_EQ(run_with_len(prog, COMB_ENGINE_JIT, lens[k], &r_jit), 0);
+			CHECK_EQ(run_with_len(prog, COMB_ENGINE_INTERP, lens[k], &r_interp), 0);
 			CHECK_EQ(r_jit, r_interp);
 			CHECK_EQ(r_jit, (uint64_t)lens[k]);
 		}

@@ -16,9 +16,6 @@
 #include "vm/internal.h"
 #include "jit/jit.h"
 
-#define MAP_LDDW(d, idx) \
-	INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, d, COMB_PSEUDO_MAP_IDX, 0, idx), INSN(0, 0, 0, 0, 0)
-
 /* *(u32 *)(r10 - 4) = r1 (the key); r0 = lookup(map 0); if r0 == 0 return
  * 1000; *r0 += key + 1; return *r0 (a u64 value). */
 static const struct comb_insn lookup_prog[] = {

@@ -14,14 +14,10 @@
 #include <linux/bpf.h>
 #include "../test.h"
 #include "comb/comb.h"
-#include "insn_build.h"
+#include "facts_build.h"
 #include "verifier/internal.h"
 #include "vm/internal.h"
 
-#define MAP_LDDW(d, idx) \
-	INSN(COMB_CLS_LD | COMB_MODE_IMM | COMB_SIZE_DW, d, COMB_PSEUDO_MAP_IDX, 0, idx), INSN(0, 0, 0, 0, 0)
-#define LEN(d) LDX_MEM(COMB_SIZE_W, d, 1, 0) /* d = skb->len, any u32 */
-#define SDIV32_REG(d, s) INSN(COMB_CLS_ALU | COMB_SRC_X | COMB_ALU_DIV, d, s, 1, 0)
 
 /* Verify a socket filter (maps: optional) and return its facts, an array
  * of zeros when it has none; NULL when rejected. */
@@ -192,19 +188,6 @@ static struct comb_map *array_map(uint32_t max_entries)
 	char err[256];
 	return comb_map_create(&def, &map, err, sizeof(err)) == 0 ? map : NULL;
 }
-
-/* key = r6 at fp-8; r0 = lookup(map 0, key); r0 = r0 ? *r0 : 1000. */
-#define LOOKUP_R6                                                                     \
-	STX_MEM(COMB_SIZE_W, 10, 6, -8),                                              \
-	MAP_LDDW(1, 0),                                                               \
-	MOV64_REG(2, 10),                                                             \
-	ALU64_IMM(COMB_ALU_ADD, 2, -8),                                               \
-	CALL_HELPER(1),                                                               \
-	JMP_IMM(COMB_JMP_JNE, 0, 0, 2),                                               \
-	MOV64_IMM(0, 1000),                                                           \
-	EXIT(),                                                                       \
-	LDX_MEM(COMB_SIZE_DW, 0, 0, 0),                                               \
-	EXIT()
 
 TEST(verifier_facts_array_lookup_key_in_bounds)
 {
