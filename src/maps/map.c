@@ -281,6 +281,13 @@ static int check_update_flags(uint64_t flags)
 	return 0;
 }
 
+/* As the kernel's map_get_sys_perms: a frozen map, or one created
+ * BPF_F_RDONLY, cannot be written from user space. */
+static bool user_may_write(const struct comb_map *map)
+{
+	return !comb_map_frozen(map) && !(map->info.map_flags & COMB_F_RDONLY);
+}
+
 int comb_map_lookup(struct comb_map *map, const void *key, void *value)
 {
 	if (!map || !value || (!key && map->info.key_size))
@@ -294,8 +301,8 @@ int comb_map_update(struct comb_map *map, const void *key, const void *value, ui
 {
 	if (!map || !value || (!key && map->info.key_size))
 		return -EINVAL;
-	if (comb_map_frozen(map) || (map->info.map_flags & COMB_F_RDONLY))
-		return -EPERM; /* as the kernel: no write access from user space */
+	if (!user_may_write(map))
+		return -EPERM;
 	int rc = check_update_flags(flags);
 	return rc ? rc : map->ops->update(map, key, value, flags, MAP_ALL_CPUS);
 }
@@ -314,7 +321,7 @@ int comb_map_delete(struct comb_map *map, const void *key)
 {
 	if (!map || (!key && map->info.key_size))
 		return -EINVAL;
-	if (comb_map_frozen(map) || (map->info.map_flags & COMB_F_RDONLY))
+	if (!user_may_write(map))
 		return -EPERM;
 	return map->ops->delete(map, key);
 }
@@ -331,7 +338,7 @@ int comb_map_freeze(struct comb_map *map)
 {
 	if (!map)
 		return -EINVAL;
-	if (map->info.map_flags & COMB_F_RDONLY)
+	if (!user_may_write(map))
 		return -EPERM;
 	uint32_t old = __atomic_fetch_or(&map->header->flags, MAP_HDR_FROZEN, __ATOMIC_SEQ_CST);
 	return (old & MAP_HDR_FROZEN) ? -EPERM : 0;

@@ -93,95 +93,92 @@ struct wrec {
 	struct wcandidate cand[WIDEN_LOCS];
 };
 
+/* A sorted set of constants the loops compare against. Signed ones are
+ * kept as keys that order as unsigned numbers (signed_key), so one set of
+ * functions serves both. */
+struct thresholds {
+	uint64_t *keys;
+	size_t n;
+};
+
 struct widen {
 	int32_t *head_no;   /* per insn: its number as a loop head, -1 */
 	size_t nheads, words;
 	uint64_t *body;     /* nheads bitmaps of count bits */
-	uint64_t *tu;       /* thresholds, sorted: unsigned */
-	int64_t *ts;        /* ... signed */
-	size_t ntu, nts;
+	struct thresholds tu; /* the unsigned thresholds */
+	struct thresholds ts; /* the signed ones, biased (see signed_key) */
 	struct wrec *recs;
 	size_t nrecs;
 };
 
 /* --- thresholds --------------------------------------------------------- */
 
-static void insert_u(struct widen *w, uint64_t v)
-{
-	size_t lo = 0, hi = w->ntu;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (w->tu[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if ((lo < w->ntu && w->tu[lo] == v) || w->ntu >= WIDEN_MAX_THRESHOLDS)
-		return;
-	memmove(&w->tu[lo + 1], &w->tu[lo], (w->ntu - lo) * sizeof(*w->tu));
-	w->tu[lo] = v;
-	w->ntu++;
-}
+static uint64_t signed_key(int64_t v) { return (uint64_t)v ^ (UINT64_C(1) << 63); }
+static int64_t signed_of_key(uint64_t key) { return (int64_t)(key ^ (UINT64_C(1) << 63)); }
 
-static void insert_s(struct widen *w, int64_t v)
+static void insert_threshold(struct thresholds *t, uint64_t key)
 {
-	size_t lo = 0, hi = w->nts;
+	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (w->ts[mid] < v)
+		if (t->keys[mid] < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if ((lo < w->nts && w->ts[lo] == v) || w->nts >= WIDEN_MAX_THRESHOLDS)
+	if ((lo < t->n && t->keys[lo] == key) || t->n >= WIDEN_MAX_THRESHOLDS)
 		return;
-	memmove(&w->ts[lo + 1], &w->ts[lo], (w->nts - lo) * sizeof(*w->ts));
-	w->ts[lo] = v;
-	w->nts++;
+	memmove(&t->keys[lo + 1], &t->keys[lo], (t->n - lo) * sizeof(*t->keys));
+	t->keys[lo] = key;
+	t->n++;
 }
 
 void verifier_widen_note_const(struct venv *env, uint64_t k)
 {
 	struct widen *w = env->widen;
 	for (int d = -1; d <= 1; d++) {
-		insert_u(w, k + (uint64_t)(int64_t)d);
-		insert_s(w, (int64_t)k + d);
-		insert_u(w, (uint32_t)(k + (uint64_t)(int64_t)d));
-		insert_s(w, (int32_t)(uint32_t)k + (int64_t)d);
+		insert_threshold(&w->tu, k + (uint64_t)(int64_t)d);
+		insert_threshold(&w->ts, signed_key((int64_t)k + d));
+		insert_threshold(&w->tu, (uint32_t)(k + (uint64_t)(int64_t)d));
+		insert_threshold(&w->ts, signed_key((int32_t)(uint32_t)k + (int64_t)d));
 	}
 }
 
 /* Smallest threshold >= x (up to limit), else limit; largest <= x, else floor. */
+static uint64_t threshold_up(const struct thresholds *t, uint64_t x, uint64_t limit)
+{
+	for (size_t i = 0; i < t->n && t->keys[i] <= limit; i++)
+		if (t->keys[i] >= x)
+			return t->keys[i];
+	return limit;
+}
+
+static uint64_t threshold_down(const struct thresholds *t, uint64_t x, uint64_t floor)
+{
+	for (size_t i = t->n; i-- > 0 && t->keys[i] >= floor;)
+		if (t->keys[i] <= x)
+			return t->keys[i];
+	return floor;
+}
+
 static uint64_t up_u(const struct widen *w, uint64_t x, uint64_t limit)
 {
-	for (size_t i = 0; i < w->ntu && w->tu[i] <= limit; i++)
-		if (w->tu[i] >= x)
-			return w->tu[i];
-	return limit;
+	return threshold_up(&w->tu, x, limit);
 }
 
 static uint64_t down_u(const struct widen *w, uint64_t x, uint64_t floor)
 {
-	for (size_t i = w->ntu; i-- > 0 && w->tu[i] >= floor;)
-		if (w->tu[i] <= x)
-			return w->tu[i];
-	return floor;
+	return threshold_down(&w->tu, x, floor);
 }
 
 static int64_t up_s(const struct widen *w, int64_t x, int64_t limit)
 {
-	for (size_t i = 0; i < w->nts && w->ts[i] <= limit; i++)
-		if (w->ts[i] >= x)
-			return w->ts[i];
-	return limit;
+	return signed_of_key(threshold_up(&w->ts, signed_key(x), signed_key(limit)));
 }
 
 static int64_t down_s(const struct widen *w, int64_t x, int64_t floor)
 {
-	for (size_t i = w->nts; i-- > 0 && w->ts[i] >= floor;)
-		if (w->ts[i] <= x)
-			return w->ts[i];
-	return floor;
+	return signed_of_key(threshold_down(&w->ts, signed_key(x), signed_key(floor)));
 }
 
 /* Known bits after a widening: those below the lowest unknown bit stay (a
@@ -471,10 +468,10 @@ int verifier_widen_begin(struct venv *env)
 	if (!w)
 		return -ENOMEM;
 	env->widen = w;
-	w->tu = malloc(WIDEN_MAX_THRESHOLDS * sizeof(*w->tu));
-	w->ts = malloc(WIDEN_MAX_THRESHOLDS * sizeof(*w->ts));
+	w->tu.keys = malloc(WIDEN_MAX_THRESHOLDS * sizeof(*w->tu.keys));
+	w->ts.keys = malloc(WIDEN_MAX_THRESHOLDS * sizeof(*w->ts.keys));
 	w->recs = calloc(WIDEN_MAX_RECORDS, sizeof(*w->recs));
-	if (!w->tu || !w->ts || !w->recs)
+	if (!w->tu.keys || !w->ts.keys || !w->recs)
 		return -ENOMEM;
 	collect_thresholds(env, w);
 	return find_loops(env, w);
@@ -490,8 +487,8 @@ void verifier_widen_end(struct venv *env)
 	free(w->recs);
 	free(w->head_no);
 	free(w->body);
-	free(w->tu);
-	free(w->ts);
+	free(w->tu.keys);
+	free(w->ts.keys);
 	free(w);
 	env->widen = NULL;
 }
