@@ -62,7 +62,7 @@ $(COMB): $(CLI_OBJS) $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LDLIBS) -lZydis -lpcap
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(STATIC_LIB) | $(PROGS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJS) $(STATIC_LIB) $(LDLIBS) -lZydis
 
 # Kernel differential tests (need libbpf; they skip at run time when bpf() is denied).
 $(BUILD)/kernel-diff: tests/kernel/kernel_diff.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)

@@ -17,6 +17,11 @@
  * instructions of the accepted programs got each kind, and the native code
  * of the programs with facts compiled with and without them.
  *
+ * JIT compile time, first round: every accepted program compiled as
+ * verified (with its facts), in batches of about 20,000 instructions, the
+ * median of 5 batches; the corpus total per 1,000 instructions, and the
+ * spread over programs.
+ *
  * Memory: the program comb explores most instructions of is verified again
  * in a fresh process (verifier-bench --child PATH IMAGE NAME), whose peak RSS
  * (getrusage) is read before and after the verification: the growth is the
@@ -57,8 +62,22 @@ struct fact_count {
 	size_t code_with, code_without;  /* native bytes of the programs with facts */
 };
 
+#define JIT_TIMED_MAX 1024
+
+struct jit_time {
+	double ns;                       /* summed over the programs */
+	long insns;
+	size_t programs;
+	double per_kinsn[JIT_TIMED_MAX]; /* us per 1,000 instructions, per program */
+	size_t over, over_max_count;     /* programs at 30 or more; the largest of them */
+	double worst;
+	char worst_name[160];
+	size_t worst_count;
+};
+
 struct round {
 	struct fact_count facts;
+	struct jit_time *jit;            /* first round only */
 	double kernel_us, comb_us;
 	int programs, comb_rejects, kernel_time_missing;
 	/* the program comb explores most of */
@@ -128,6 +147,63 @@ static void print_facts(const struct fact_count *fc)
 		       100.0 * (double)(fc->code_without - fc->code_with) / (double)fc->code_without);
 }
 
+/* One program's compile time as verified (facts on), ns: the median of 5
+ * batches of about 20,000 instructions. */
+static int jit_compile_ns(const struct comb_prog *prog, double *ns)
+{
+	struct dinsn *generic = calloc(prog->count, sizeof(*generic));
+	int rc = generic ? comb_decode(prog, generic, NULL, 0) : -ENOMEM;
+	size_t batch = prog->count >= 20000 ? 1 : 20000 / prog->count;
+	double samples[5];
+	for (int s = 0; rc == 0 && s < 5; s++) {
+		double t0 = now_us();
+		for (size_t k = 0; rc == 0 && k < batch; k++) {
+			struct comb_jit_code *jit = NULL;
+			rc = comb_jit_compile(prog, generic, &jit);
+			comb_jit_free(jit);
+		}
+		samples[s] = (now_us() - t0) * 1e3 / (double)batch;
+	}
+	free(generic);
+	if (rc == 0)
+		*ns = bench_median(samples, 5);
+	return rc;
+}
+
+static void time_jit(struct jit_time *jt, const struct real_prog *p)
+{
+	const struct comb_prog *prog = comb_object_prog(p->obj, p->index);
+	double ns;
+	if (!prog || !prog->count || jit_compile_ns(prog, &ns) != 0)
+		return;
+	double per_kinsn = ns / (double)prog->count;
+	jt->ns += ns;
+	jt->insns += (long)prog->count;
+	if (jt->programs < JIT_TIMED_MAX)
+		jt->per_kinsn[jt->programs++] = per_kinsn;
+	if (per_kinsn >= 30.0) {
+		jt->over++;
+		if (prog->count > jt->over_max_count)
+			jt->over_max_count = prog->count;
+	}
+	if (per_kinsn > jt->worst) {
+		jt->worst = per_kinsn;
+		jt->worst_count = prog->count;
+		snprintf(jt->worst_name, sizeof(jt->worst_name), "%s %s", p->image, p->name);
+	}
+}
+
+static void print_jit_time(struct jit_time *jt)
+{
+	if (!jt->programs)
+		return;
+	printf("jit compile time, the accepted programs as verified (facts on): %.1f us per 1,000 instructions "
+	       "over all %ld instructions of %zu programs; per program: median %.1f, worst %.1f (%s, %zu insns); "
+	       "%zu programs at 30 or more, of at most %zu insns\n",
+	       jt->ns / (double)jt->insns, jt->insns, jt->programs, bench_median(jt->per_kinsn, jt->programs),
+	       jt->worst, jt->worst_name, jt->worst_count, jt->over, jt->over_max_count);
+}
+
 static void time_one(const struct real_prog *p, void *arg)
 {
 	struct round *r = arg;
@@ -140,6 +216,8 @@ static void time_one(const struct real_prog *p, void *arg)
 		return;
 	}
 	count_facts(&r->facts, p);
+	if (r->jit)
+		time_jit(r->jit, p);
 	double t[3];
 	for (int i = 0; i < 3; i++) {
 		double t0 = now_us();
@@ -320,8 +398,10 @@ int main(int argc, char **argv)
 	}
 	struct round r[MAX_ROUNDS];
 	double kernel[MAX_ROUNDS], comb[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	static struct jit_time jit_time;
 	for (int i = 0; i < rounds; i++) {
 		memset(&r[i], 0, sizeof(r[i]));
+		r[i].jit = i == 0 ? &jit_time : NULL;
 		real_corpus_walk(NULL, 0, true, time_one, &r[i]);
 		kernel[i] = r[i].kernel_us;
 		comb[i] = r[i].comb_us;
@@ -335,6 +415,7 @@ int main(int argc, char **argv)
 	printf("%-34s %10.1f ms\n", "comb verification time", bench_median(comb, (size_t)rounds) / 1e3);
 	printf("%-34s %10.2fx\n", "kernel / comb (median of rounds)", bench_median(ratio, (size_t)rounds));
 	print_facts(&r0->facts);
+	print_jit_time(&jit_time);
 	long before = 0, after = 0;
 	int rc = r0->big_image[0] ? measure_memory(argv[0], r0, &before, &after) : -ENOENT;
 	if (rc == 0)

@@ -26,11 +26,13 @@
  * on the compute bench a loop's placement alone moved its time by up to
  * 1.6x, and 64-byte heads gave the steadiest results (16 and 32 were each
  * worse on some program). Padding can grow when code before it shrinks, so
- * the relaxation alternates shortening rounds with layouts and ends by
- * lengthening any short branch that no longer reaches. Cold blocks a loop
+ * with loop heads the relaxation starts from all branches short and only
+ * lengthens those that do not reach. Cold blocks a loop
  * jumps over (jit_sink.c) are laid out after all other code: then layout()
- * and compact() follow c->order instead of the instructions' order, and the
- * exposed offsets (fin) are no longer increasing. Nothing else in an
+ * and compact() follow that order instead of the instructions', and the
+ * exposed offsets (fin) are no longer increasing. With padding, both go by
+ * events (list_events: branches, loop heads, runs of consecutive
+ * instructions in the layout order), not by instruction. Nothing else in an
  * instruction's code depends on where it lands: jumps to the shared exits
  * are always long (fixups). The entry stub and the exits are the same for
  * every program: they are built once and copied. Scratch arrays and the
@@ -47,8 +49,6 @@
 #define JIT_BYTES_PER_INSN_GUESS 12 /* first size of the scratch code buffer */
 #define JIT_PRELUDE_MAX 512
 #define JIT_SCRATCH_KEEP (4u << 20) /* scratch bytes a thread keeps between compiles */
-/* is_target[]: a jump or call lands here; a backward one (a loop head). */
-enum { TARGET_ANY = 1, TARGET_LOOP = 2 };
 #define JIT_LOOP_ALIGN 64 /* a power of two; 1 turns alignment off */
 
 /* Inside the prelude (which never moves): short when in reach. */
@@ -270,25 +270,97 @@ static void layout_in_order(struct jit_compiler *c)
 		c->fin[laid] = c->off[laid] + delta;
 }
 
-/* With sunk blocks (jit_sink.c): instruction by instruction in the order
- * of order[]. */
-static void layout_sunk(struct jit_compiler *c, const uint32_t *order)
+/* events[]: the instructions, in layout order, where the code moves by
+ * other than its own size (a branch, a loop head, the start of a run of
+ * consecutive instructions), and RUN_END | e after each run (e: the
+ * instruction after its last). Between two, fin and off differ by a
+ * constant. */
+#define RUN_END (1u << 31)
+
+static void push_event(struct jit_compiler *c, uint32_t e)
 {
-	const size_t count = c->prog->count;
-	uint32_t pos = c->off[0];
-	for (size_t k = 0; k < count; k++) {
-		size_t i = order[k];
-		pos += -pos & align_mask_at(c, i);
-		c->fin[i] = pos;
-		pos += final_size(c, i);
+	c->events[c->nevents++] = e;
+}
+
+/* The events of the run [from, to): its start, then its branches and loop
+ * heads (cursors *nb, *nh into c->branches, c->heads), then its end. */
+static void list_run_events(struct jit_compiler *c, uint32_t from, uint32_t to, size_t *nb, size_t *nh)
+{
+	while (*nb < c->nbranches && c->branches[*nb] < from)
+		(*nb)++;
+	while (*nh < c->nheads && c->heads[*nh] < from)
+		(*nh)++;
+	size_t first = c->nevents;
+	for (;;) {
+		uint32_t branch = *nb < c->nbranches ? c->branches[*nb] : UINT32_MAX;
+		uint32_t head = *nh < c->nheads ? c->heads[*nh] : UINT32_MAX;
+		uint32_t at = branch < head ? branch : head;
+		if (at >= to)
+			break;
+		if (c->nevents == first && at != from)
+			push_event(c, from);
+		push_event(c, at);
+		*nb += branch == at;
+		*nh += head == at;
 	}
-	c->fin[count] = pos;
+	if (c->nevents == first)
+		push_event(c, from);
+	push_event(c, RUN_END | to);
+}
+
+/* The runs in layout order: the code between sunk blocks, then the sunk
+ * blocks (c->sunk). */
+static void list_events(struct jit_compiler *c)
+{
+	const uint32_t count = (uint32_t)c->prog->count;
+	size_t nb = 0, nh = 0;
+	uint32_t from = 0;
+	c->nevents = 0;
+	for (size_t k = 0; k < c->nsunk; k++) {
+		list_run_events(c, from, c->sunk[2 * k], &nb, &nh);
+		from = c->sunk[2 * k + 1];
+	}
+	list_run_events(c, from, count, &nb, &nh);
+	nb = nh = 0;
+	for (size_t k = 0; k < c->nsunk; k++)
+		list_run_events(c, c->sunk[2 * k], c->sunk[2 * k + 1], &nb, &nh);
+}
+
+/* With sunk blocks (jit_sink.c): by events in layout order. */
+static void layout_sunk(struct jit_compiler *c)
+{
+	const uint32_t *off = c->off;
+	uint32_t *fin = c->fin;
+	uint32_t delta = 0, run_end = off[0]; /* fin - off; where the last run ended */
+	size_t laid = 0;                      /* fin[] is set for the run below laid */
+	bool run_ended = true;
+	for (size_t e = 0; e < c->nevents; e++) {
+		uint32_t at = c->events[e] & ~RUN_END;
+		if (run_ended) {
+			delta = run_end - off[at];
+			laid = at;
+			run_ended = false;
+		}
+		for (; laid < at; laid++)
+			fin[laid] = off[laid] + delta;
+		if (c->events[e] & RUN_END) {
+			run_end = off[at] + delta;
+			run_ended = true;
+			continue;
+		}
+		if (c->is_target[at] & TARGET_LOOP)
+			delta += -(off[at] + delta) & c->align_mask;
+		fin[at] = off[at] + delta;
+		laid = at + 1;
+		delta -= final_saving[c->flags[at] & 15];
+	}
+	fin[c->prog->count] = run_end;
 }
 
 static void layout(struct jit_compiler *c)
 {
 	if (c->any_sunk)
-		layout_sunk(c, c->order);
+		layout_sunk(c);
 	else
 		layout_in_order(c);
 }
@@ -305,10 +377,8 @@ static inline __attribute__((always_inline)) int64_t short_distance(const struct
 	return forward && !(c->flags[i] & BR_SHORT) ? distance - branch_saving(c->flags[i]) : distance;
 }
 
-/* Make long every short branch that no longer reaches (alignment padding
- * can grow when code before it shrinks); it then stays long (PLACE_LONG),
- * so that a branch on the edge cannot flip at every round. Returns whether
- * any changed. */
+/* Make long every short branch that no longer reaches in the current
+ * layout. Returns whether any changed. */
 static bool lengthen_unreachable(struct jit_compiler *c)
 {
 	bool changed = false;
@@ -316,21 +386,6 @@ static bool lengthen_unreachable(struct jit_compiler *c)
 		size_t i = c->branches[n];
 		if ((c->flags[i] & BR_SHORT) && !x86_fits8(short_distance(c, i))) {
 			c->flags[i] &= (uint8_t)~BR_SHORT;
-			c->place[i] |= PLACE_LONG;
-			changed = true;
-		}
-	}
-	return changed;
-}
-
-static bool shorten_reachable(struct jit_compiler *c)
-{
-	bool changed = false;
-	for (size_t n = 0; n < c->nbranches; n++) {
-		size_t i = c->branches[n];
-		if (!(c->flags[i] & (BR_SHORT | BR_ELIDE)) && !(c->place[i] & PLACE_LONG) &&
-		    x86_fits8(short_distance(c, i))) {
-			c->flags[i] |= BR_SHORT;
 			changed = true;
 		}
 	}
@@ -387,12 +442,14 @@ static bool sweep_would_shorten(const struct jit_compiler *c)
 	return false;
 }
 
-/* From the all-long layout, make branches short while their targets are
- * within reach; leaves the layout in c->fin. With loop heads to align,
- * shortening rounds alternate with layouts, and a final phase only
- * lengthens (so it ends) until every short branch reaches its target in
- * the final layout; a bounded number of rounds keeps it linear (past them,
- * every branch is long, which always reaches). */
+/* Choose branch sizes; leaves the layout in c->fin. Without loop heads to
+ * align, from the all-long layout, sweeps make branches short while their
+ * targets are within reach. With them (padding can grow when code before
+ * it shrinks, so shortening alone would not settle), every branch starts
+ * short and rounds of layout only lengthen those that do not reach: it
+ * ends, as a branch never becomes short again, and a bounded number of
+ * rounds keeps it linear (past them every branch is long, which always
+ * reaches). A small program usually needs one layout. */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
 	if ((!has_loops || !c->align_mask) && !c->any_sunk) {
@@ -401,17 +458,16 @@ static void relax_branches(struct jit_compiler *c, bool has_loops)
 			; /* (stopping where the next sweep would change nothing) */
 		return;
 	}
-	layout(c);
-	for (int round = 0; round < 8; round++) {
-		bool grew = lengthen_unreachable(c);
-		if (!grew && !shorten_reachable(c))
-			break;
-		layout(c);
+	for (size_t n = 0; n < c->nbranches; n++) {
+		size_t i = c->branches[n];
+		if (!(c->flags[i] & BR_ELIDE))
+			c->flags[i] |= BR_SHORT;
 	}
+	layout(c);
 	for (int round = 0; lengthen_unreachable(c); round++) {
 		if (round == 16)
-			for (size_t i = 0; i < c->prog->count; i++)
-				c->flags[i] &= (uint8_t)~BR_SHORT;
+			for (size_t n = 0; n < c->nbranches; n++)
+				c->flags[c->branches[n]] &= (uint8_t)~BR_SHORT;
 		layout(c);
 	}
 }
@@ -537,62 +593,82 @@ static size_t first_fixup_from(const struct jit_compiler *c, uint32_t pos)
 	return lo;
 }
 
-/* The final code into out (c->fin[count] bytes): the prelude, then the
- * scratch code moved to the relaxation's layout. Between branches,
- * alignment padding and fixups, the code is copied in runs; fixups are
- * patched in the scratch code before their run is copied. -ENOTSUP when
- * the code does not match the layout (a JIT bug). */
-static inline __attribute__((always_inline)) int compact_in(struct jit_compiler *c, uint8_t *out,
-							   const uint32_t *order)
+/* Patch the fixups in the scratch code [from, to) (from *fx on), which
+ * lands at dst. -ENOTSUP when a fixup is not inside. */
+static int patch_run(struct jit_compiler *c, uint32_t from, uint32_t to, uint32_t dst, size_t *fx)
 {
-	const size_t count = c->prog->count;
-	uint8_t *src = c->b.p;
+	for (; *fx < c->nfix && c->fix[*fx].pos < to; (*fx)++) {
+		const struct jit_fixup *x = &c->fix[*fx];
+		uint32_t target = x->target & FIX_INSN ? c->fin[x->target & ~FIX_INSN] : x->target;
+		if (x->pos < from || x->pos + 4 > to)
+			return -ENOTSUP;
+		put_u32(c->b.p + x->pos, target - (dst + (x->pos + 4 - from)));
+	}
+	return 0;
+}
+
+/* The final code into out (c->fin[count] bytes): the prelude, then the
+ * scratch code moved to the relaxation's layout, by events (list_events):
+ * between two the code moves as one run (fixups patched in the scratch
+ * code first); alignment padding before loop heads, each branch written in
+ * its final size; runs are copied when one of those breaks them. -ENOTSUP
+ * when the code does not match the layout (a JIT bug). */
+static int compact(struct jit_compiler *c, uint8_t *out)
+{
 	const uint32_t *off = c->off, *fin = c->fin;
-	size_t fx = 0, patched = 0;
+	const uint8_t *src = c->b.p;
+	size_t fx = 0, patched_from = 0, patched = 0;
 	uint32_t pos = (uint32_t)c->body;      /* where out is written to */
+	uint32_t from = 0;                     /* the scratch code not laid out yet starts here */
 	uint32_t run_src = pos, run_dst = pos; /* pending copy: src[run_src..] -> out[run_dst..pos) */
+	bool run_ended = true;
 	memcpy(out, src, c->body);
-	for (size_t k = 0; k < count; k++) {
-		size_t i = order ? order[k] : k;
-		if (fin[i] != pos || (order && off[i] != run_src + (pos - run_dst))) {
-			uint32_t gap = fin[i] - pos;
-			if (fin[i] < pos || gap > align_mask_at(c, i))
+	for (size_t e = 0; e < c->nevents; e++) {
+		uint32_t at = c->events[e] & ~RUN_END;
+		if (run_ended) {
+			memcpy(out + run_dst, src + run_src, pos - run_dst);
+			patched += fx - patched_from;
+			from = run_src = off[at];
+			run_dst = pos;
+			fx = patched_from = first_fixup_from(c, from);
+			run_ended = false;
+		}
+		if (patch_run(c, from, off[at], pos, &fx))
+			return -ENOTSUP;
+		pos += off[at] - from;
+		from = off[at];
+		if (c->events[e] & RUN_END) {
+			run_ended = true;
+			continue;
+		}
+		if (fin[at] != pos) {
+			uint32_t gap = fin[at] - pos;
+			if (fin[at] < pos || gap > align_mask_at(c, at))
 				return -ENOTSUP;
 			memcpy(out + run_dst, src + run_src, pos - run_dst);
 			struct x86_buf nops = { .p = out + pos, .cap = gap };
 			x86_nops(&nops, gap);
-			pos = fin[i];
-			run_src = off[i];
+			pos = fin[at];
+			run_src = from;
 			run_dst = pos;
 		}
-		uint8_t f = c->flags[i];
-		uint32_t body_end = off[i + 1] - (f ? (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG) : 0);
-		if (order && k && i != order[k - 1] + 1)
-			fx = first_fixup_from(c, off[i]); /* the layout jumped in the code */
-		for (; fx < c->nfix && c->fix[fx].pos < body_end; fx++, patched++) {
-			const struct jit_fixup *x = &c->fix[fx];
-			uint32_t target = x->target & FIX_INSN ? fin[x->target & ~FIX_INSN] : x->target;
-			if (x->pos < off[i] || x->pos + 4 > body_end)
-				return -ENOTSUP;
-			put_u32(src + x->pos, target - (pos + (x->pos + 4 - off[i])));
-		}
-		pos += body_end - off[i];
-		if (f) {
-			if (!short_branch_reaches(c, i, pos))
-				return -ENOTSUP;
-			memcpy(out + run_dst, src + run_src, pos - run_dst);
-			pos += put_branch(out, pos, f, fin[c->target[i]]);
-			run_src = off[i + 1];
-			run_dst = pos;
-		}
+		uint8_t f = c->flags[at];
+		if (!f)
+			continue;
+		uint32_t body_end = off[at + 1] - (f & BR_JCC ? BR_JCC_LONG : BR_JMP_LONG);
+		if (patch_run(c, from, body_end, pos, &fx))
+			return -ENOTSUP;
+		pos += body_end - from;
+		if (!short_branch_reaches(c, at, pos))
+			return -ENOTSUP;
+		memcpy(out + run_dst, src + run_src, pos - run_dst);
+		pos += put_branch(out, pos, f, fin[c->target[at]]);
+		from = run_src = off[at + 1];
+		run_dst = pos;
 	}
 	memcpy(out + run_dst, src + run_src, pos - run_dst);
-	return patched == c->nfix && pos == fin[count] ? 0 : -ENOTSUP;
-}
-
-static int compact(struct jit_compiler *c, uint8_t *out)
-{
-	return c->any_sunk ? compact_in(c, out, c->order) : compact_in(c, out, NULL);
+	patched += fx - patched_from;
+	return patched == c->nfix && pos == fin[c->prog->count] ? 0 : -ENOTSUP;
 }
 
 /* compact() for a layout without alignment padding (no loop heads to
@@ -637,38 +713,15 @@ static int compact_unpadded(struct jit_compiler *c, uint8_t *out)
 
 /* ---- compile ---- */
 
-/* The instructions with a branch, in order: what the relaxation visits. */
-static void list_branches(struct jit_compiler *c)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < c->prog->count; i++) {
-		c->branches[n] = (uint32_t)i;
-		n += c->flags[i] != 0;
-	}
-	c->nbranches = n;
-}
-
-/* The loop heads (aligned in the layout), in order. */
-static void list_loop_heads(struct jit_compiler *c)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < c->prog->count; i++) {
-		c->heads[n] = (uint32_t)i;
-		n += (c->is_target[i] & TARGET_LOOP) != 0;
-	}
-	c->nheads = n;
-}
-
 static int compile_into(struct jit_compiler *c, struct comb_jit_code *jit, bool has_loops)
 {
 	int rc = jit_emit_pass(c);
 	if (rc)
 		return rc;
-	if (has_loops && c->align_mask)
+	if (has_loops && c->align_mask) {
 		jit_sink_cold_blocks(c);
-	list_branches(c);
-	if (has_loops && c->align_mask)
-		list_loop_heads(c);
+		list_events(c);
+	}
 	relax_branches(c, has_loops);
 	size_t size = c->fin[c->prog->count];
 	uint8_t *rw = comb_jit_mem_reserve(size, &jit->mem);
@@ -699,7 +752,7 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	size_t n = prog->count + 1;
 	/* The result (its offsets are the final layout) and the scratch. */
 	struct comb_jit_code *jit = malloc(sizeof(*jit) + n * sizeof(uint32_t));
-	uint8_t *work = scratch_work(5 * n * sizeof(uint32_t) + 3 * n);
+	uint8_t *work = scratch_work(7 * n * sizeof(uint32_t) + 3 * n);
 	if (!jit || !work) {
 		free(jit);
 		return -ENOMEM;
@@ -711,8 +764,9 @@ int comb_jit_compile(const struct comb_prog *prog, const struct dinsn *code, str
 	c.target = c.off + n;
 	c.branches = c.target + n;
 	c.heads = c.branches + n;
-	c.order = c.heads + n;
-	c.flags = (uint8_t *)(c.order + n);
+	c.sunk = c.heads + n;
+	c.events = c.sunk + n; /* at most 2n - 1: an event and a run end per instruction */
+	c.flags = (uint8_t *)(c.events + 2 * n);
 	c.is_target = c.flags + n;
 	c.place = c.is_target + n;
 	memset(c.flags, 0, 3 * n);

@@ -1073,7 +1073,8 @@ static size_t fact_dead_run(struct jit_compiler *c, size_t i)
 	return n;
 }
 
-/* The one emission pass; fills c->off, c->flags, c->target, c->fix. */
+/* The one emission pass; fills c->off, c->flags, c->target, c->fix and
+ * the lists of branches and loop heads. */
 int jit_emit_pass(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
@@ -1081,6 +1082,7 @@ int jit_emit_pass(struct jit_compiler *c)
 	c->blind_state = c->blind_seed;
 	c->fl.reg = -1;
 	c->ub_known = 0;
+	c->nbranches = c->nheads = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (!ensure_room(c))
 			return -ENOMEM;
@@ -1091,6 +1093,8 @@ int jit_emit_pass(struct jit_compiler *c)
 		/* At a target, control may come with other flags and values
 		 * (without a branch: which instructions are targets is data). */
 		uint8_t arrives = (uint8_t)-(c->is_target[i] != 0);
+		c->heads[c->nheads] = (uint32_t)i;
+		c->nheads += (c->is_target[i] & TARGET_LOOP) != 0;
 		c->prev_fl.reg = (int8_t)(c->prev_fl.reg | (int8_t)arrives);
 		c->ub_known = (uint16_t)(c->ub_known & ~(uint16_t)(int8_t)arrives);
 		c->fl.reg = -1;

@@ -68,7 +68,7 @@ struct jit_compiler {
 	uint8_t *is_target;  /* control can arrive here other than from i - 1 (TARGET_*) */
 	uint32_t *branches;  /* the instructions with a branch (flags[] set), in order */
 	size_t nbranches;
-	uint32_t *heads;     /* the loop heads (aligned), in order, when aligning */
+	uint32_t *heads;     /* the loop heads (TARGET_LOOP) emitted, in order */
 	size_t nheads;
 	struct jit_fixup *fix;
 	size_t nfix, fix_cap;
@@ -86,24 +86,30 @@ struct jit_compiler {
 	size_t body;
 	size_t dropped;      /* instructions prog->facts left without code */
 	uint8_t *place;      /* PLACE_* per instruction (jit_sink.c) */
-	bool any_sunk;       /* some instruction is PLACE_SUNK: the layout follows order */
-	uint32_t *order;     /* with any_sunk: the instructions in layout order */
+	bool any_sunk;       /* some instruction is PLACE_SUNK: laid out after the others */
+	uint32_t *sunk;      /* the sunk blocks, in order: first, after-last pairs */
+	size_t nsunk;        /* blocks in sunk[] */
+	uint32_t *events;    /* with padding: where the layout changes course (jit.c) */
+	size_t nevents;
 	struct jit_back_edge { uint32_t head, latch; } back[JIT_BACK_EDGES_KEPT]; /* the first ones */
 };
 
+/* is_target[]: a jump or call lands here; a backward one (a loop head). */
+enum { TARGET_ANY = 1, TARGET_LOOP = 2 };
+
 /* place[]: the emission pass started a step (an instruction or a fused
- * group) here; the instruction is laid out after all others (jit_sink.c);
- * the relaxation lengthened its branch once, it stays long (jit.c). */
-enum { PLACE_STEP = 1, PLACE_SUNK = 2, PLACE_LONG = 4 };
+ * group) here; the instruction is laid out after all others (jit_sink.c). */
+enum { PLACE_STEP = 1, PLACE_SUNK = 2 };
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:
- * unconditional). Recorded and counted long; compact() writes it once its
- * size and target's place are known. */
+ * unconditional). Recorded (and listed in branches[]) and counted long;
+ * compact() writes it once its size and target's place are known. */
 static inline void emit_jump(struct jit_compiler *c, size_t i, size_t t, int cc)
 {
 	c->flags[i] = cc < 0 ? BR_JMP : (uint8_t)(BR_JCC | (cc << BR_CC_SHIFT));
 	c->target[i] = (uint32_t)t;
+	c->branches[c->nbranches++] = (uint32_t)i; /* emission goes in order */
 	c->b.len += cc < 0 ? BR_JMP_LONG : BR_JCC_LONG;
 }
 

@@ -15,7 +15,9 @@
  * turn. Only where code lands changes, never its bytes: blocks are chosen on
  * the emitted branches (flags, target) and steps (place: fused groups are
  * never split), and the layout, the relaxation and compact() in jit.c place
- * sunk instructions last, in their order (layout_next).
+ * sunk instructions last, in their order (c->sunk: the blocks). The candidates
+ * are the branches (c->branches, listed before: sinking keeps which
+ * instructions have a branch).
  */
 #include "jit/jit_internal.h"
 
@@ -87,35 +89,28 @@ static void sink_block(struct jit_compiler *c, size_t j, size_t s, size_t e)
 	}
 }
 
-/* The layout order (c->order): the instructions not sunk, then the sunk
- * (sunk of them), each in order. */
-static void order_layout(struct jit_compiler *c, size_t sunk)
-{
-	const size_t count = c->prog->count;
-	uint32_t *hot = c->order, *cold = c->order + (count - sunk);
-	for (size_t i = 0; i < count; i++)
-		*(c->place[i] & PLACE_SUNK ? cold++ : hot++) = (uint32_t)i;
-}
-
 size_t jit_sink_cold_blocks(struct jit_compiler *c)
 {
 	const size_t count = c->prog->count;
-	size_t budget = 4 * count + 4096, moved = 0, sunk = 0;
-	for (size_t j = 0; j + 2 < count && budget; j++) {
+	size_t budget = 4 * count + 4096, moved = 0;
+	size_t next = 0; /* the first instruction not inside a sunk block */
+	for (size_t n = 0; n < c->nbranches && budget; n++) {
+		size_t j = c->branches[n];
+		if (j + 2 >= count)
+			break;
 		uint8_t f = c->flags[j];
 		size_t s = j + 1, t = c->target[j];
-		if (!f || (f & BR_ELIDE) || t <= s || t - s > SINK_MAX_INSNS)
+		if (j < next || (f & BR_ELIDE) || t <= s || t - s > SINK_MAX_INSNS)
 			continue;
 		if (cold_block(c, j, s, t - 1, &budget)) {
 			sink_block(c, j, s, t - 1);
+			c->sunk[2 * moved] = (uint32_t)s; /* (blocks and their jumps: at most count / 2) */
+			c->sunk[2 * moved + 1] = (uint32_t)t;
 			moved++;
-			sunk += t - s;
-			j = t - 1;
+			next = t;
 		}
 	}
-	if (moved) {
-		order_layout(c, sunk);
-		c->any_sunk = true;
-	}
+	c->nsunk = moved;
+	c->any_sunk = moved > 0;
 	return moved;
 }

@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <Zydis/Zydis.h>
 #include "../test.h"
 #include "comb/comb.h"
 #include "insn_build.h"
@@ -40,8 +41,9 @@ static bool is_division(const struct comb_insn *insn)
 }
 
 /* Does the native code of the instructions other than divisions hold a
- * 64-bit cmov (REX.W 0f 4x)? (These programs have no loops: the code of
- * instruction i is [off[i], off[i + 1]).) */
+ * cmov? Decoded by Zydis, instruction by instruction (a byte pattern would
+ * also match inside blinded immediates). (These programs have no loops: the
+ * code of instruction i is [off[i], off[i + 1]).) */
 static bool has_cmov(const struct comb_prog *prog, const struct comb_insn *insns, size_t count)
 {
 	const uint8_t *code;
@@ -52,9 +54,15 @@ static bool has_cmov(const struct comb_prog *prog, const struct comb_insn *insns
 	for (size_t i = 0; i < count; i++) {
 		if (is_division(&insns[i]))
 			continue;
-		for (size_t k = off[i] + 2; k < off[i + 1]; k++)
-			if ((code[k - 2] & 0xf8) == 0x48 && code[k - 1] == 0x0f && (code[k] & 0xf0) == 0x40)
+		for (size_t k = off[i]; k < off[i + 1];) {
+			ZydisDisassembledInstruction insn;
+			if (!ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, (ZyanU64)k, code + k,
+								off[i + 1] - k, &insn)))
+				return true; /* undecodable: fail the check */
+			if (insn.info.meta.category == ZYDIS_CATEGORY_CMOV)
 				return true;
+			k += insn.info.length;
+		}
 	}
 	return false;
 }
