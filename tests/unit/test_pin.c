@@ -247,12 +247,15 @@ static uint64_t crash_check(const struct crash_value *v)
 	return c;
 }
 
-static void crash_writer(const char *name)
+/* Updates and deletes for ever; writes a byte to ready once it has begun. */
+static void crash_writer(const char *name, int ready)
 {
 	struct comb_map *m = reopen(name);
 	if (!m)
 		_exit(2);
 	for (uint64_t seq = 1;; seq++) {
+		if (seq == 2 && write(ready, "r", 1) != 1)
+			_exit(3);
 		uint32_t k = (uint32_t)(seq * 7919 % CRASH_KEYS);
 		struct crash_value v = { .key = k, .seq = seq };
 		for (int i = 0; i < 6; i++)
@@ -273,11 +276,22 @@ TEST(pin_survives_kill_9_of_its_writer)
 	CHECK_EQ(comb_map_pin(a, name), 0);
 	comb_map_free(a);
 	uint32_t recoveries = 0;
-	for (int round = 0; round < 5; round++) {
+	/* At least 5 kills, more (up to 40) until one found the lock held: the
+	 * writer spends most of its time under it, but a kill can land between
+	 * two updates. Each kill waits until the writer has begun. */
+	for (int round = 0; round < 40 && (round < 5 || recoveries == 0); round++) {
+		int ready[2];
+		CHECK_EQ(pipe(ready), 0);
 		pid_t pid = fork();
-		if (pid == 0)
-			crash_writer(name);
-		usleep(30000 + round * 7000);
+		if (pid == 0) {
+			close(ready[0]);
+			crash_writer(name, ready[1]);
+		}
+		close(ready[1]);
+		char byte;
+		CHECK_EQ(read(ready[0], &byte, 1), 1);
+		close(ready[0]);
+		usleep(2000 + (useconds_t)round * 1300);
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
@@ -312,7 +326,7 @@ TEST(pin_survives_kill_9_of_its_writer)
 	}
 	if (getenv("COMB_TEST_VERBOSE"))
 		fprintf(stderr, "crash test: %u kills found the lock held\n", recoveries);
-	CHECK(recoveries >= 1); /* the writer spends nearly all its time under the lock */
+	CHECK(recoveries >= 1);
 	CHECK_EQ(comb_map_unpin(name), 0);
 }
 
