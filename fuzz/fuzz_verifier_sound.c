@@ -8,7 +8,10 @@
  * packet and the map contents. If comb_verify accepts the program it runs in
  * the checked engine on that packet (and a few derived ones); any fault --
  * a memory access outside its regions, a helper given memory it may not
- * touch, an unending loop -- aborts with the program and the fault.
+ * touch, an unending loop -- aborts with the program and the fault. The
+ * accepted program then runs in the JIT compiled with the verifier's facts
+ * and in the interpreter on the same inputs (sound_check_facts): any
+ * difference in status, r0 or packet aborts too.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -73,5 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	comb_prog_free(prog);
+	size_t facts;
+	if (sound_check_facts(&fuzz_env, &p, &rng, 2, &fault, &facts) > 0) {
+		fprintf(stderr, "JIT (with %zu facts) and interpreter differ on a program comb accepted, run %d: %s\n",
+			facts, fault.run, fault.message);
+		sound_print_prog(stderr, &p);
+		abort();
+	}
 	return 0;
 }
