@@ -11,7 +11,9 @@
 # The DDoS mitigator's token buckets refill with bpf_ktime_get_ns(); a replay
 # takes milliseconds, so they do not refill before the pcap ends, but a slow
 # run (sanitizers, a loaded machine) may add a token: the counts of the
-# rate-limited sources allow for 5.
+# rate-limited sources allow for 5. Each example also runs in the
+# interpreter (--engine interp): its time-independent results must equal
+# the JIT's (the default engine).
 # Usage: tests/e2e/examples.sh [BUILD]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -100,6 +102,13 @@ expect "ddos: comb xdp without lists" 0
 paste -d' ' "$TMP/ddos.sum" "$TMP/ddos-nolists.v" >"$TMP/ddos-nolists.j"
 n=$(count "$TMP/ddos-nolists.j" '$2 == "192.0.2.200" && $10 == "DROP"')
 check "ddos: without the allow list the monitoring host is rate limited ($n)" between "$n" 45 50
+# The interpreter: the same verdicts (time-independent packets) as the JIT.
+run_comb xdp "$ddos" --engine interp --pcap "$pcap" --verdicts "$TMP/ddos-interp.v"
+expect "ddos: comb xdp --engine interp" 0
+paste -d' ' "$TMP/ddos.sum" "$TMP/ddos-interp.v" >"$TMP/ddos-interp.j"
+check "ddos: interpreter verdicts equal the JIT's (time-independent packets)" same_file \
+	<(awk '$2 != "192.0.2.100" && $2 !~ /^198\.18\.0\./ && $2 != "192.0.2.200" { print $9, $10, $11 }' "$TMP/ddos-nolists.j") \
+	<(awk '$2 != "192.0.2.100" && $2 !~ /^198\.18\.0\./ && $2 != "192.0.2.200" { print $9, $10, $11 }' "$TMP/ddos-interp.j")
 if [ $kernel = yes ]; then
 	$REPLAY "$ddos" "$pcap" --update allow_list "$allow_key" 01000000 --update deny_list "$deny_key" 01000000 \
 		--percpu-sum reason_counters >"$TMP/ddos.kernel" 2>"$ERR"
@@ -154,6 +163,11 @@ check "lb: drained backend receives nothing" grep -qx 'checked 260, errors 0' "$
 kept=$(grep ' -> ' "$TMP/lb.flows" | grep -v ' -> 198.51.100.13$' | sort)
 check "lb: only the drained backend's flows move" \
 	[ -z "$(comm -23 <(echo "$kept") <(grep ' -> ' "$TMP/lb2.flows" | sort))" ]
+run_comb xdp "$lb" --engine interp --pcap "$pcap" --verdicts "$TMP/lb-interp.v" --out-tx "$TMP/lb-interp-tx.pcap"
+expect "lb: comb xdp --engine interp" 0
+check "lb: interpreter verdicts and lengths equal the JIT's" same_file "$TMP/lb.v" "$TMP/lb-interp.v"
+check "lb: interpreter's encapsulated bytes equal the JIT's" same_file \
+	<($PCAPTOOL hex "$TMP/lb-tx.pcap" | cut -d' ' -f2) <($PCAPTOOL hex "$TMP/lb-interp-tx.pcap" | cut -d' ' -f2)
 if [ $kernel = yes ]; then
 	$REPLAY "$lb" "$pcap" --bytes >"$TMP/lb.kernel" 2>"$ERR"
 	check "lb: verdicts and lengths equal the kernel's" same_file <(cut -d' ' -f1-3 "$TMP/lb.kernel") "$TMP/lb.v"
@@ -182,6 +196,11 @@ check "flowmon: the 12 web connections end with FIN both ways" \
 	[ "$(grep -E -c '(sport|dport)=80 .*reason=1 ' "$OUT")" = 24 ]
 run_comb xdp "$fm" --pcap "$pcap" --records events:flow_record --json
 expect "flowmon: JSON records" 0 '"saddr": "192\.0\.2\.1", "daddr": "198\.51\.100\.10", "sport": 41001, "dport": 80'
+run_comb xdp "$fm" --engine interp --pcap "$pcap" --verdicts "$TMP/fm-interp.v" --records events
+expect "flowmon: comb xdp --engine interp" 0
+check "flowmon: interpreter verdicts equal the JIT's" same_file "$TMP/fm.v" "$TMP/fm-interp.v"
+check "flowmon: interpreter records equal the JIT's (all but the timestamps)" same_file "$TMP/fm.records" \
+	<(grep -E '^48: ' "$OUT" | cut -c5-68)
 if [ $kernel = yes ]; then
 	$REPLAY "$fm" "$pcap" --records events >"$TMP/fm.kernel" 2>"$ERR"
 	check "flowmon: verdicts equal the kernel's" same_file <(grep -E '^[0-9]+ ' "$TMP/fm.kernel") "$TMP/fm.v"

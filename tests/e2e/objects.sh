@@ -90,11 +90,23 @@ expect_json "map list --json"
 
 # --- run ------------------------------------------------------------------------
 
-run_comb run "$XDP" --mem "$UDP_DNS";    expect "run xdp: blocked port drops" 0 '^0x1$'
-run_comb run "$XDP" --mem "$UDP_ECHO";   expect "run xdp: echo port transmits" 0 '^0x3$'
-run_comb run "$XDP" --mem "$UDP_8080";   expect "run xdp: other port passes" 0 '^0x2$'
-run_comb run "$XDP" --mem "$ARP";        expect "run xdp: non-IP passes" 0 '^0x2$'
-run_comb run "$XDP" --mem "$UDP_DNS" --engine interp; expect "run xdp --engine interp" 0 '^0x1$'
+# Each program in both engines: the JIT (the default) and the interpreter.
+for engine in jit interp; do
+	E=(--engine "$engine")
+	run_comb run "$XDP" --mem "$UDP_DNS" "${E[@]}";  expect "run xdp ($engine): blocked port drops" 0 '^0x1$'
+	run_comb run "$XDP" --mem "$UDP_ECHO" "${E[@]}"; expect "run xdp ($engine): echo port transmits" 0 '^0x3$'
+	run_comb run "$XDP" --mem "$UDP_8080" "${E[@]}"; expect "run xdp ($engine): other port passes" 0 '^0x2$'
+	run_comb run "$XDP" --mem "$ARP" "${E[@]}";      expect "run xdp ($engine): non-IP passes" 0 '^0x2$'
+	# Socket filters see the packet from the network header: skb->len = 44 - 14.
+	run_comb run "$SOCKET" --mem "$UDP_8080" "${E[@]}"; expect "run socket filter ($engine): keep all of UDP" 0 '^0x1e$'
+	run_comb run "$SOCKET" --mem "$ARP" "${E[@]}";      expect "run socket filter ($engine): drop non-IP" 0 '^0x0$'
+	run_comb run "$TC" --mem "$UDP_8080" "${E[@]}";     expect "run tc ($engine): TC_ACT_OK" 0 '^0x0$'
+	run_comb run "$TC" --mem "$UDP_TTL1" "${E[@]}";     expect "run tc ($engine): TTL 1 is TC_ACT_SHOT" 0 '^0x2$'
+	run_comb run "$GLOBALS" --prog xdp_count --mem "$UDP_8080" "${E[@]}"
+	expect "run --prog in a shared section ($engine)" 0 '^0x1$'
+	run_comb run "$GLOBALS" --prog xdp_hash --mem "$UDP_8080" "${E[@]}"
+	expect "run --prog xdp_hash ($engine)" 0 '^0x[123]$'
+done
 run_comb run "$XDP" --prog xdp_parse --mem "$UDP_ECHO" --json
 expect "run --json" 0 '^\{"r0": "0x3", "runs": 1, "ns_per_run": [0-9]+, "engine": "jit", "verified": true\}$'
 expect_json "run --json"
@@ -102,13 +114,6 @@ run_comb run "$XDP" --mem "$UDP_ECHO" --repeat 5
 expect "run --repeat" 0 '^ns_per_run: [0-9]+$'
 printf '%s' "$UDP_8080" | xxd -r -p >udp8080.bin 2>/dev/null || python3 -c "import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))" "$UDP_8080" >udp8080.bin
 run_comb run "$XDP" --mem-file udp8080.bin; expect "run --mem-file" 0 '^0x2$'
-# Socket filters see the packet from the network header: skb->len = 44 - 14.
-run_comb run "$SOCKET" --mem "$UDP_8080"; expect "run socket filter: keep all of UDP" 0 '^0x1e$'
-run_comb run "$SOCKET" --mem "$ARP";      expect "run socket filter: drop non-IP" 0 '^0x0$'
-run_comb run "$TC" --mem "$UDP_8080";     expect "run tc: TC_ACT_OK" 0 '^0x0$'
-run_comb run "$TC" --mem "$UDP_TTL1";     expect "run tc: TTL 1 is TC_ACT_SHOT" 0 '^0x2$'
-run_comb run "$GLOBALS" --prog xdp_count --mem "$UDP_8080"; expect "run --prog in a shared section" 0 '^0x1$'
-run_comb run "$GLOBALS" --prog xdp_hash --mem "$UDP_8080";  expect "run --prog xdp_hash" 0 '^0x[123]$'
 
 run_comb run "$GLOBALS" --mem "$UDP_8080"
 expect "run: several programs need --prog" 1 '' "run_xdp_globals\.bpf\.o: .*2 programs \(xdp_hash, xdp_count\).*--prog"
