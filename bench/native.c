@@ -28,6 +28,10 @@ NATIVE_WORKLOAD(dispatch)
 NATIVE_WORKLOAD(checksum)
 NATIVE_WORKLOAD(bytecmp)
 NATIVE_WORKLOAD(collatz)
+NATIVE_WORKLOAD(fnv1a)
+NATIVE_WORKLOAD(murmur3)
+NATIVE_WORKLOAD(popcount)
+NATIVE_WORKLOAD(matmul)
 
 const struct workload bench_workloads[] = {
 	{ "prime_count", native_prime_count, PRIME_LIMIT_MAX },
@@ -36,6 +40,10 @@ const struct workload bench_workloads[] = {
 	{ "checksum", native_checksum, CHECKSUM_ROUNDS_MAX },
 	{ "bytecmp", native_bytecmp, BYTECMP_ROUNDS_MAX },
 	{ "collatz", native_collatz, COLLATZ_COUNT_MAX },
+	{ "fnv1a", native_fnv1a, FNV_ROUNDS_MAX },
+	{ "murmur3", native_murmur3, MURMUR_ROUNDS_MAX },
+	{ "popcount", native_popcount, POPCOUNT_COUNT_MAX },
+	{ "matmul", native_matmul, MATMUL_ROUNDS_MAX },
 };
 const size_t bench_workload_count = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 

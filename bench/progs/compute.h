@@ -52,6 +52,10 @@ struct bench_xdp_md {
 #define BYTECMP_ROUNDS_MAX 6 /* rounds x BENCH_HALF_LEN forks: under the verifier's 8192 */
 #define COLLATZ_COUNT_MAX 300
 #define COLLATZ_STEPS_MAX 512
+#define FNV_ROUNDS_MAX 8
+#define MURMUR_ROUNDS_MAX 16
+#define POPCOUNT_COUNT_MAX 4000
+#define MATMUL_ROUNDS_MAX 16
 
 static __always_inline u32 bench_clamp(u32 value, u32 max)
 {
@@ -212,6 +216,94 @@ static __always_inline u32 compute_collatz(u32 count)
 	return total;
 }
 
+/* FNV-1a (64-bit) over the data, rounds passes, each seeded by its round. */
+static __always_inline u32 compute_fnv1a(const u8 *data, u32 rounds)
+{
+	u64 total = 0;
+
+	for (u32 r = 0; r < FNV_ROUNDS_MAX; r++) {
+		u64 h = 0xcbf29ce484222325ull ^ r;
+		if (r >= rounds)
+			break;
+		for (u32 i = 0; i < BENCH_DATA_LEN; i++) {
+			h ^= data[i];
+			h *= 0x100000001b3ull;
+		}
+		total += h;
+	}
+	return (u32)(total ^ (total >> 32));
+}
+
+/* MurmurHash3 (x86, 32-bit) of the data's words, rounds passes with
+ * different seeds: multiplies, rotates, xors. */
+static __always_inline u32 compute_murmur3(const u8 *data, u32 rounds)
+{
+	const u32 *words = (const u32 *)data;
+	u32 total = 0;
+
+	for (u32 r = 0; r < MURMUR_ROUNDS_MAX; r++) {
+		u32 h = r * 0x9747b28cu;
+		if (r >= rounds)
+			break;
+		for (u32 i = 0; i < BENCH_DATA_LEN / 4; i++) {
+			u32 k = words[i] * 0xcc9e2d51u;
+			k = (k << 15) | (k >> 17);
+			h ^= k * 0x1b873593u;
+			h = (h << 13) | (h >> 19);
+			h = h * 5 + 0xe6546b64u;
+		}
+		h ^= BENCH_DATA_LEN;
+		h ^= h >> 16;
+		h *= 0x85ebca6bu;
+		h ^= h >> 13;
+		h *= 0xc2b2ae35u;
+		total += h ^ (h >> 16);
+	}
+	return total;
+}
+
+/* Sum of the bit counts (SWAR, 64-bit masks) of count xorshift64 values. */
+static __always_inline u32 compute_popcount(u32 count, u32 seed)
+{
+	u64 x = seed | 1, total = 0;
+
+	for (u32 i = 0; i < POPCOUNT_COUNT_MAX; i++) {
+		if (i >= count)
+			break;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		u64 v = x - ((x >> 1) & 0x5555555555555555ull);
+		v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+		v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+		total += (v * 0x0101010101010101ull) >> 56;
+	}
+	return (u32)total;
+}
+
+/* 8x8 products of 32-bit matrices read from the data (the second one from
+ * the second half), one pair per round, summed with their positions. */
+static __always_inline u32 compute_matmul(const u8 *data, u32 rounds)
+{
+	const u32 *m = (const u32 *)data;
+	u32 total = 0;
+
+	for (u32 r = 0; r < MATMUL_ROUNDS_MAX; r++) {
+		const u32 *a = m + r * 8, *b = m + BENCH_HALF_LEN / 4 + r * 8;
+		if (r >= rounds)
+			break;
+		for (u32 i = 0; i < 8; i++) {
+			for (u32 j = 0; j < 8; j++) {
+				u32 sum = 0;
+				for (u32 k = 0; k < 8; k++)
+					sum += a[i * 8 + k] * b[k * 8 + j];
+				total += sum ^ (i + j);
+			}
+		}
+	}
+	return total;
+}
+
 /* The entry points: what each program computes from its packet. */
 static __always_inline u32 bench_prime_count(const struct bench_packet *p)
 {
@@ -236,6 +328,23 @@ static __always_inline u32 bench_bytecmp(const struct bench_packet *p)
 static __always_inline u32 bench_collatz(const struct bench_packet *p)
 {
 	return compute_collatz(bench_clamp(p->n, COLLATZ_COUNT_MAX));
+}
+
+static __always_inline u32 bench_fnv1a(const struct bench_packet *p)
+{
+	return compute_fnv1a(p->data, bench_clamp(p->n, FNV_ROUNDS_MAX));
+}
+static __always_inline u32 bench_murmur3(const struct bench_packet *p)
+{
+	return compute_murmur3(p->data, bench_clamp(p->n, MURMUR_ROUNDS_MAX));
+}
+static __always_inline u32 bench_popcount(const struct bench_packet *p)
+{
+	return compute_popcount(bench_clamp(p->n, POPCOUNT_COUNT_MAX), p->seed);
+}
+static __always_inline u32 bench_matmul(const struct bench_packet *p)
+{
+	return compute_matmul(p->data, bench_clamp(p->n, MATMUL_ROUNDS_MAX));
 }
 
 #ifdef __bpf__

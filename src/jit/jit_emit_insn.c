@@ -944,6 +944,8 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 		size_t converted = jit_fuse_if_convert(c, i);
 		return converted ? converted : jit_fuse_rotate_latch(c, i);
 	}
+	if (k == H_LDX_W || k == H_LDX_DW)
+		return jit_fuse_load_op(c, i);
 	if (k != H_MOV64_X && k != H_MOV32_X && k != H_MUL64_K && k != H_MUL32_K)
 		return 0; /* the only first instructions of the peepholes below */
 	size_t tested = jit_fuse_and_test(c, i);
@@ -952,6 +954,9 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 	size_t loaded = jit_fuse_load_indexed(c, i);
 	if (loaded)
 		return loaded;
+	size_t rotated = jit_fuse_rotate(c, i);
+	if (rotated)
+		return rotated;
 	if (jit_fuse_into_lea(c, i)) {
 		c->off[i + 1] = (uint32_t)c->b.len;
 		return 1;
@@ -987,7 +992,8 @@ static inline __attribute__((always_inline)) long emit_step(struct jit_compiler 
 		bounds_note(c, i, d);
 		return 0;
 	}
-	bool peephole_kind = cond_of(k) >= 0 || k == H_MOV64_X || k == H_MOV32_X || k == H_MUL64_K || k == H_MUL32_K;
+	bool peephole_kind = cond_of(k) >= 0 || k == H_MOV64_X || k == H_MOV32_X || k == H_MUL64_K || k == H_MUL32_K ||
+			     k == H_LDX_W || k == H_LDX_DW;
 	if (peephole_kind && jit_peephole_may_start(c, i, k)) {
 		size_t covered = emit_fused(c, i);
 		if (covered) {

@@ -145,6 +145,8 @@ size_t jit_fuse_if_convert(struct jit_compiler *c, size_t i);
 size_t jit_fuse_and_test(struct jit_compiler *c, size_t i);
 size_t jit_fuse_load_indexed(struct jit_compiler *c, size_t i);
 size_t jit_fuse_rotate_latch(struct jit_compiler *c, size_t i);
+size_t jit_fuse_rotate(struct jit_compiler *c, size_t i);
+size_t jit_fuse_load_op(struct jit_compiler *c, size_t i);
 
 #define IFCONV_MAX 3 /* instructions in an if-converted block (jit_opt.c) */
 
@@ -160,9 +162,12 @@ static inline bool jit_peephole_may_start(const struct jit_compiler *c, size_t i
 	enum comb_handler_kind next = (enum comb_handler_kind)c->code[i + 1].kind;
 	if (cond_of(k) >= 0) /* if-conversion, latch rotation */
 		return (d->off >= 1 && d->off <= IFCONV_MAX) || (next == H_JA && c->code[i + 1].off < 0);
-	/* and-then-test, lea */
+	if (k == H_LDX_W || k == H_LDX_DW) /* load then op */
+		return (next >= H_ADD64_X && next <= H_XOR64_X) || (next >= H_ADD32_X && next <= H_XOR32_X);
+	/* and-then-test, lea, rotate */
 	return next == H_ADD64_K || next == H_ADD64_X || next == H_ADD32_K || next == H_ADD32_X ||
-	       next == H_AND64_K || next == H_AND32_K;
+	       next == H_AND64_K || next == H_AND32_K || next == H_LSH64_K || next == H_RSH64_K ||
+	       next == H_LSH32_K || next == H_RSH32_K;
 }
 /* jit_sink.c: move cold blocks out of the loops they leave; returns how
  * many blocks moved. */

@@ -4,7 +4,9 @@
  * Peepholes: copy-then-add and multiply-then-add by 3, 5, 9 as one lea;
  * `rX = rY; rX &= K; if rX == 0` as test when rX is dead after
  * (jit_live.c); `rX = rY; rX += rZ; rD = *(rX + off)` as one load from
- * [rY + rZ + off] when rX is dead after.
+ * [rY + rZ + off] when rX is dead after; the four instructions of a
+ * rotate by a constant as one rol; `rA = *(rB + off); rC op= rA` as one
+ * op with a memory operand when rA is dead after.
  *
  * Branches: short forward diamonds become cmovs (if-conversion); a loop's
  * `if C goto out; goto head` latch becomes `if !C goto head; jmp out`.
@@ -97,6 +99,76 @@ size_t jit_fuse_load_indexed(struct jit_compiler *c, size_t i)
 		x86_load_index(&c->b, size, sign, dst, base, reg_map[add->src & 15], (int32_t)disp);
 	c->off[i + 1] = c->off[i + 2] = (uint32_t)c->b.len;
 	return 2;
+}
+
+/* `rT = rH; rT >>= a; rH <<= b; rH |= rT` with a + b the width (clang's
+ * `(h << b) | (h >> a)`; the two shifts may come the other way round) as
+ * `rol rH, b` when rT is dead after; with the result in rT instead
+ * (`rT |= rH`, rH dead after) as `mov rT, rH; rol rT, b`. All four
+ * instructions 64-bit or all 32-bit (a 32-bit rol zero-extends, as the
+ * 32-bit operations do). Returns the instructions covered after i (3) or 0. */
+size_t jit_fuse_rotate(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *mov = &c->code[i];
+	bool w = mov->kind == H_MOV64_X;
+	if ((!w && mov->kind != H_MOV32_X) || mov->src == mov->dst || !straight_run(c, i, 3))
+		return 0;
+	const struct dinsn *first = &c->code[i + 1], *second = &c->code[i + 2], *or = &c->code[i + 3];
+	enum comb_handler_kind lsh = w ? H_LSH64_K : H_LSH32_K, rsh = w ? H_RSH64_K : H_RSH32_K;
+	int t = mov->dst, h = mov->src & 15;
+	if (first->dst != t || second->dst != h || (first->kind != lsh && first->kind != rsh) ||
+	    second->kind != (first->kind == lsh ? rsh : lsh) || or->kind != (w ? H_OR64_X : H_OR32_X) ||
+	    first->imm <= 0 || second->imm <= 0 || first->imm + second->imm != (w ? 64 : 32))
+		return 0;
+	int result;
+	if (or->dst == h && (or->src & 15) == t)
+		result = h;
+	else if (or->dst == t && (or->src & 15) == h)
+		result = t;
+	else
+		return 0;
+	if (!comb_jit_reg_dead_at(c->code, c->prog->count, i + 4, result == h ? t : h))
+		return 0;
+	uint8_t left = (uint8_t)(first->kind == lsh ? first->imm : second->imm);
+	if (result != h)
+		x86_mov_rr(&c->b, w, reg_map[result], reg_map[h]);
+	x86_shift_ri(&c->b, w, X86_ROL, reg_map[result], left);
+	c->off[i + 1] = c->off[i + 2] = c->off[i + 3] = (uint32_t)c->b.len;
+	return 3;
+}
+
+/* x86 `op r, r/m` opcodes of the eBPF register-register ALU kinds a load
+ * can feed (0: none), by offset from ADD; imul is 0f af. */
+static uint16_t op_from_memory(enum comb_handler_kind k, bool *w)
+{
+	*w = k >= H_ADD64_K && k <= H_NEG64;
+	switch (k) {
+	case H_ADD64_X: case H_ADD32_X: return 0x03;
+	case H_SUB64_X: case H_SUB32_X: return 0x2b;
+	case H_AND64_X: case H_AND32_X: return 0x23;
+	case H_OR64_X: case H_OR32_X: return 0x0b;
+	case H_XOR64_X: case H_XOR32_X: return 0x33;
+	case H_MUL64_X: case H_MUL32_X: return 0x0faf;
+	default: return 0;
+	}
+}
+
+/* `rA = *(u32 *)(rB + off); wC op= wA` (or u64 and a 64-bit op) with rA
+ * dead after and C not A: `op rC, [rB + off]` (add, sub, and, or, xor,
+ * imul). The memory operand is read as wide as the load (a 32-bit op on a
+ * u32 load, a 64-bit op on a u64 load), so the value is the same. Returns
+ * the instructions covered after i (1) or 0. */
+size_t jit_fuse_load_op(struct jit_compiler *c, size_t i)
+{
+	const struct dinsn *ld = &c->code[i], *alu = &c->code[i + 1];
+	bool w;
+	uint16_t op = op_from_memory((enum comb_handler_kind)alu->kind, &w);
+	if (!op || (ld->kind != (w ? H_LDX_DW : H_LDX_W)) || (alu->src & 15) != ld->dst || alu->dst == ld->dst ||
+	    !straight_run(c, i, 1) || !comb_jit_reg_dead_at(c->code, c->prog->count, i + 2, ld->dst))
+		return 0;
+	x86_rm(&c->b, false, w, op, reg_map[alu->dst], reg_map[ld->src & 15], ld->off, false);
+	c->off[i + 1] = (uint32_t)c->b.len;
+	return 1;
 }
 
 /* ---- if-conversion ----

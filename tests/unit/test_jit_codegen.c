@@ -8,6 +8,8 @@
  * after it. Loop heads inside another loop's body are not padded for
  * alignment: nested loops in clang's rotated shape (the outer loop's head
  * inside the inner loop) must still compute what the interpreter does.
+ * Rotates by a constant become one rol, every width and amount; a load
+ * feeding an ALU operation becomes its memory operand.
  * Status, r0 and every register (stored to memory) must agree.
  */
 #include <string.h>
@@ -181,4 +183,128 @@ TEST(jit_load_from_base_plus_index_matches_the_interpreter)
 					}
 	CHECK_EQ(failures, 0);
 	CHECK_EQ(fused, expected);
+}
+
+/* Rotates by a constant as clang writes them: `rT = rH; rT >>= a; rH <<= b;
+ * rH |= rT` (a + b the width, either shift first), the result in rH or in
+ * rT, 32 and 64 bits, every amount. Fused into one rol when the other
+ * register is dead after; not when it is read after (it must then hold the
+ * shifted value). Whether it fused is read from the code: the shifts and
+ * the or have no code of their own when it did. */
+TEST(jit_rotate_matches_the_interpreter)
+{
+	static const uint64_t values[] = { 1, 0xffffffffull, 0x8000000000000001ull, 0x123456789abcdef1ull };
+	int failures = 0, fused = 0, expected = 0, programs = 0;
+	for (int w = 0; w < 2; w++) {
+		int width = w ? 64 : 32;
+		uint8_t cls = w ? COMB_CLS_ALU64 : COMB_CLS_ALU;
+		for (int b = 1; b < width; b++)
+			for (int shape = 0; shape < 8; shape++) {
+				bool lsh_first = shape & 1, into_t = shape & 2, other_live = shape & 4;
+				for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+					int h = 6, t = 7;
+					struct comb_insn p[48];
+					size_t n = 0;
+					jit_put_lddw(p, &n, h, values[v]);
+					jit_put_lddw(p, &n, t, 0x7777777777777777ull);
+					p[n++] = (struct comb_insn)MOV64_IMM(9, 0);
+					size_t at = n;
+					p[n++] = (struct comb_insn)INSN(cls | COMB_ALU_MOV | COMB_SRC_X, t, h, 0, 0);
+					struct comb_insn shift_t = INSN(cls | (lsh_first ? COMB_ALU_LSH : COMB_ALU_RSH) | COMB_SRC_K,
+									t, 0, 0, lsh_first ? b : width - b);
+					struct comb_insn shift_h = INSN(cls | (lsh_first ? COMB_ALU_RSH : COMB_ALU_LSH) | COMB_SRC_K,
+									h, 0, 0, lsh_first ? width - b : b);
+					p[n++] = shift_t;
+					p[n++] = shift_h;
+					if (into_t)
+						p[n++] = (struct comb_insn)INSN(cls | COMB_ALU_OR | COMB_SRC_X, t, h, 0, 0);
+					else
+						p[n++] = (struct comb_insn)INSN(cls | COMB_ALU_OR | COMB_SRC_X, h, t, 0, 0);
+					int other = into_t ? h : t;
+					if (other_live) /* the other register's shifted value is read */
+						p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 9, other);
+					else
+						p[n++] = (struct comb_insn)MOV64_IMM(other, 0x55);
+					jit_put_dump(p, &n);
+					struct comb_prog *prog = NULL;
+					failures += jit_compare(p, n, false, &prog) != 0;
+					const uint32_t *offsets = NULL;
+					if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
+						bool did = offsets[at + 1] == offsets[at + 4];
+						fused += did && !other_live;
+						failures += did && other_live;
+					}
+					expected += !other_live;
+					programs++;
+					comb_prog_free(prog);
+				}
+			}
+	}
+	CHECK_EQ(failures, 0);
+	CHECK_EQ(fused, expected);
+	CHECK(programs == 4 * 8 * (31 + 63));
+}
+
+/* `rA = *(rB + off); rC op= rA` as one op with a memory operand (add, sub,
+ * and, or, xor, mul; a u32 load with a 32-bit op, a u64 load with a 64-bit
+ * one), over the stack (r10 = rbp) and the buffer through r7 (r13: needs a
+ * displacement byte) and r6, rC the base itself; not fused when rA is read
+ * after or the widths differ (a u32 load feeding a 64-bit op). */
+TEST(jit_load_then_op_matches_the_interpreter)
+{
+	static const uint8_t ops[] = { COMB_ALU_ADD, COMB_ALU_SUB, COMB_ALU_AND, COMB_ALU_OR, COMB_ALU_XOR, COMB_ALU_MUL };
+	static const uint64_t values[] = { 0x8000000000000001ull, 0xfffffffffffffff7ull, 0x123456789abcdef1ull };
+	int failures = 0, fused = 0, expected = 0;
+	for (size_t o = 0; o < sizeof(ops); o++)
+		for (int shape = 0; shape < 4 * 2 * 3; shape++) {
+			int base_kind = shape % 4;    /* 0 stack, 1 r7, 2 r6, 3 the destination itself */
+			if (base_kind == 3 && ops[o] != COMB_ALU_ADD && ops[o] != COMB_ALU_SUB)
+				continue; /* (the buffer's address would stay in the result) */
+			bool live = (shape / 4) % 2;  /* rA read after */
+			int widths = shape / 8;       /* 0: 32/u32, 1: 64/u64, 2: 64 on a u32 load */
+			bool w = widths != 0;
+			uint8_t size = widths == 1 ? COMB_SIZE_DW : COMB_SIZE_W;
+			for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+				struct comb_insn p[48];
+				size_t n = 0;
+				jit_put_lddw(p, &n, 2, values[v]);
+				p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 10, 2, -16);
+				p[n++] = (struct comb_insn)STX_MEM(COMB_SIZE_DW, 1, 2, 80); /* past the dump */
+				jit_put_lddw(p, &n, 3, values[(v + 1) % 3] ^ 0x5555);
+				p[n++] = (struct comb_insn)MOV64_REG(7, 1);
+				p[n++] = (struct comb_insn)MOV64_REG(6, 1);
+				int base = base_kind == 0 ? 10 : base_kind == 1 ? 7 : base_kind == 2 ? 6 : 3;
+				int16_t off = base == 10 ? -16 : 80;
+				if (base == 3) { /* rC is the base: the buffer's address plus the value's bits */
+					p[n++] = (struct comb_insn)MOV64_REG(3, 1);
+				}
+				int a = 4, dst = 3;
+				size_t at = n;
+				p[n++] = (struct comb_insn)LDX_MEM(size, a, base, off);
+				p[n++] = (struct comb_insn)INSN((w ? COMB_CLS_ALU64 : COMB_CLS_ALU) | ops[o] | COMB_SRC_X, dst, a, 0, 0);
+				if (live)
+					p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_ADD, 9, a);
+				else
+					p[n++] = (struct comb_insn)MOV64_IMM(a, 0x44);
+				if (base == 3) /* no pointer in the dump */
+					p[n++] = (struct comb_insn)ALU64_REG(COMB_ALU_SUB, 3, 1);
+				p[n++] = (struct comb_insn)MOV64_IMM(6, 0);
+				p[n++] = (struct comb_insn)MOV64_IMM(7, 0);
+				jit_put_dump(p, &n);
+				struct comb_prog *prog = NULL;
+				failures += jit_compare(p, n, false, &prog) != 0;
+				const uint32_t *offsets = NULL;
+				bool want = !live && widths != 2;
+				if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
+					bool did = offsets[at + 1] == offsets[at + 2];
+					fused += did && want;
+					failures += did && !want;
+				}
+				expected += want;
+				comb_prog_free(prog);
+			}
+		}
+	CHECK_EQ(failures, 0);
+	CHECK_EQ(fused, expected);
+	CHECK(expected == (6 * 3 + 2) * 2 * 3);
 }

@@ -1,0 +1,9 @@
+/* bench/progs/matmul.bpf.c - benchmark: 8x8 32-bit matrix products from the data.
+ *
+ * An XDP program with no maps, globals or calls: comb runs the raw "xdp"
+ * section, the kernel loads the object, comb-bench checks both against the
+ * native build of the same compute.h function.
+ */
+#include "compute.h"
+
+BENCH_XDP_PROGRAM(matmul);
