@@ -948,20 +948,31 @@ static size_t emit_fused(struct jit_compiler *c, size_t i)
 		return jit_fuse_load_op(c, i);
 	if (k != H_MOV64_X && k != H_MOV32_X && k != H_MUL64_K && k != H_MUL32_K)
 		return 0; /* the only first instructions of the peepholes below */
+	enum comb_handler_kind next = (enum comb_handler_kind)c->code[i + 1].kind;
+	if (next == H_LSH64_K || next == H_RSH64_K || next == H_LSH32_K || next == H_RSH32_K)
+		return jit_fuse_rotate(c, i); /* (the others start with an add or an and next) */
 	size_t tested = jit_fuse_and_test(c, i);
 	if (tested)
 		return tested;
 	size_t loaded = jit_fuse_load_indexed(c, i);
 	if (loaded)
 		return loaded;
-	size_t rotated = jit_fuse_rotate(c, i);
-	if (rotated)
-		return rotated;
 	if (jit_fuse_into_lea(c, i)) {
 		c->off[i + 1] = (uint32_t)c->b.len;
 		return 1;
 	}
 	return 0;
+}
+
+/* emit_fused and, when a peephole applied, the bounds after each
+ * instruction it covered. Out of line: it is the rare path, and inlined
+ * into every step it would take the kind-specialised steps' registers. */
+static __attribute__((noinline)) size_t emit_fused_step(struct jit_compiler *c, size_t i)
+{
+	size_t covered = emit_fused(c, i);
+	for (size_t j = i; covered && j <= i + covered; j++)
+		bounds_note(c, j, &c->code[j]);
+	return covered;
 }
 
 static inline __attribute__((always_inline)) int emit_insn(struct jit_compiler *c, size_t i,
@@ -995,18 +1006,19 @@ static inline __attribute__((always_inline)) long emit_step(struct jit_compiler 
 	bool peephole_kind = cond_of(k) >= 0 || k == H_MOV64_X || k == H_MOV32_X || k == H_MUL64_K || k == H_MUL32_K ||
 			     k == H_LDX_W || k == H_LDX_DW;
 	if (peephole_kind && jit_peephole_may_start(c, i, k)) {
-		size_t covered = emit_fused(c, i);
-		if (covered) {
-			bounds_note(c, i, d);
-			for (size_t j = i + 1; j <= i + covered; j++)
-				bounds_note(c, j, &c->code[j]);
+		size_t covered = emit_fused_step(c, i);
+		if (covered)
 			return (long)covered;
-		}
 	}
-	int rc = emit_insn(c, i, d);
+	/* A fresh copy with the constant kind: after the call above the
+	 * compiler no longer folds d->kind, and each emitter below would test
+	 * every kind. */
+	struct dinsn insn = *d;
+	insn.kind = k;
+	int rc = emit_insn(c, i, &insn);
 	if (rc)
 		return rc;
-	bounds_note(c, i, d);
+	bounds_note(c, i, &insn);
 	return 0;
 }
 

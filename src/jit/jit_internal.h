@@ -162,12 +162,16 @@ static inline bool jit_peephole_may_start(const struct jit_compiler *c, size_t i
 	enum comb_handler_kind next = (enum comb_handler_kind)c->code[i + 1].kind;
 	if (cond_of(k) >= 0) /* if-conversion, latch rotation */
 		return (d->off >= 1 && d->off <= IFCONV_MAX) || (next == H_JA && c->code[i + 1].off < 0);
-	if (k == H_LDX_W || k == H_LDX_DW) /* load then op */
-		return (next >= H_ADD64_X && next <= H_XOR64_X) || (next >= H_ADD32_X && next <= H_XOR32_X);
-	/* and-then-test, lea, rotate */
+	const struct dinsn *e = &c->code[i + 1];
+	if (k == H_LDX_W || k == H_LDX_DW) /* load then op: the op reads what was loaded */
+		return (e->src & 15) == d->dst && e->dst != d->dst &&
+		       ((next >= H_ADD64_X && next <= H_XOR64_X) || (next >= H_ADD32_X && next <= H_XOR32_X));
+	/* rotate: the copy shifted, then the original */
+	if ((k == H_MOV64_X || k == H_MOV32_X) && (next == H_LSH64_K || next == H_RSH64_K || next == H_LSH32_K || next == H_RSH32_K) && e->dst == d->dst)
+		return i + 2 < c->prog->count && c->code[i + 2].dst == (d->src & 15);
+	/* and-then-test, lea */
 	return next == H_ADD64_K || next == H_ADD64_X || next == H_ADD32_K || next == H_ADD32_X ||
-	       next == H_AND64_K || next == H_AND32_K || next == H_LSH64_K || next == H_RSH64_K ||
-	       next == H_LSH32_K || next == H_RSH32_K;
+	       next == H_AND64_K || next == H_AND32_K;
 }
 /* jit_sink.c: move cold blocks out of the loops they leave; returns how
  * many blocks moved. */
