@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "jit_time.h"
 #include "comb/vm.h"
 #include "vm/internal.h"
 #include "jit/jit.h"
@@ -88,27 +89,9 @@ int comb_runner_time(const struct comb_runner *runner, const struct bench_input 
 
 int comb_runner_jit_compile_ns(const struct comb_runner *runner, double *ns, size_t *insns)
 {
-	const struct comb_prog *prog = runner->prog;
-	struct dinsn *generic = calloc(prog->count, sizeof(*generic));
-	double times[31];
-	int ret = generic ? comb_decode(prog, generic, NULL, 0) : -ENOMEM;
-	/* Batches of about 20,000 instructions per sample (the CPU-time clock
-	 * is a system call: timing one small compile would time the clock). */
-	size_t batch = prog->count >= 20000 ? 1 : 20000 / prog->count;
-	for (int i = 0; ret == 0 && i < 31; i++) {
-		uint64_t start = bench_now_ns();
-		for (size_t k = 0; ret == 0 && k < batch; k++) {
-			struct comb_jit_code *jit = NULL;
-			ret = comb_jit_compile(prog, generic, &jit);
-			comb_jit_free(jit);
-		}
-		times[i] = (double)(bench_now_ns() - start) / (double)batch;
-	}
-	free(generic);
-	if (ret == 0) {
-		*ns = bench_median(times, 31);
-		*insns = prog->count;
-	}
+	int ret = bench_jit_compile_ns(runner->prog, 31, ns);
+	if (ret == 0)
+		*insns = runner->prog->count;
 	return ret;
 }
 

@@ -50,6 +50,7 @@
 #include "vm/internal.h"
 #include "../tests/kernel/real_corpus.h"
 #include "stats.h"
+#include "jit_time.h"
 
 #define DEFAULT_ROUNDS 3
 #define MAX_ROUNDS 21
@@ -147,34 +148,11 @@ static void print_facts(const struct fact_count *fc)
 		       100.0 * (double)(fc->code_without - fc->code_with) / (double)fc->code_without);
 }
 
-/* One program's compile time as verified (facts on), ns: the median of 5
- * batches of about 20,000 instructions. */
-static int jit_compile_ns(const struct comb_prog *prog, double *ns)
-{
-	struct dinsn *generic = calloc(prog->count, sizeof(*generic));
-	int rc = generic ? comb_decode(prog, generic, NULL, 0) : -ENOMEM;
-	size_t batch = prog->count >= 20000 ? 1 : 20000 / prog->count;
-	double samples[5];
-	for (int s = 0; rc == 0 && s < 5; s++) {
-		double t0 = now_us();
-		for (size_t k = 0; rc == 0 && k < batch; k++) {
-			struct comb_jit_code *jit = NULL;
-			rc = comb_jit_compile(prog, generic, &jit);
-			comb_jit_free(jit);
-		}
-		samples[s] = (now_us() - t0) * 1e3 / (double)batch;
-	}
-	free(generic);
-	if (rc == 0)
-		*ns = bench_median(samples, 5);
-	return rc;
-}
-
 static void time_jit(struct jit_time *jt, const struct real_prog *p)
 {
 	const struct comb_prog *prog = comb_object_prog(p->obj, p->index);
 	double ns;
-	if (!prog || !prog->count || jit_compile_ns(prog, &ns) != 0)
+	if (!prog || !prog->count || bench_jit_compile_ns(prog, 5, &ns) != 0)
 		return;
 	double per_kinsn = ns / (double)prog->count;
 	jt->ns += ns;

@@ -56,6 +56,30 @@ TEST(jit_unsigned_division_by_register_matches_the_interpreter)
 	CHECK_EQ(failures, 0);
 }
 
+/* What a fusion test counts: programs where the engines differ or a
+ * fusion happened where none may, fusions seen and fusions wanted. */
+struct fusion_tally {
+	int failures, fused, expected;
+};
+
+/* Compiles p (n instructions), compares the engines, and reads from the
+ * code whether the instructions at code_from .. code_to - 1 were fused
+ * into the one before them (they then have no code of their own). */
+static void check_fusion(const struct comb_insn *p, size_t n, size_t code_from, size_t code_to, bool want,
+			 struct fusion_tally *t)
+{
+	struct comb_prog *prog = NULL;
+	t->failures += jit_compare(p, n, false, &prog) != 0;
+	const uint32_t *offsets = NULL;
+	if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
+		bool did = offsets[code_from] == offsets[code_to];
+		t->fused += did && want;
+		t->failures += did && !want;
+	}
+	t->expected += want;
+	comb_prog_free(prog);
+}
+
 /* Prime counting by trial division as clang lays it out, the outer loop's
  * head (n % d) inside the inner loop's body, fallen into from the inner
  * test (so it gets no alignment padding):
@@ -126,7 +150,7 @@ TEST(jit_load_from_base_plus_index_matches_the_interpreter)
 	static const uint8_t loads[] = { COMB_SIZE_B, COMB_SIZE_H, COMB_SIZE_W, COMB_SIZE_DW };
 	static const int32_t indexes[] = { 0, 1, 7, 60 };
 	static const int16_t offs[] = { 0, 3, 56, -1 };
-	int failures = 0, fused = 0, expected = 0;
+	struct fusion_tally tally = { 0 };
 	for (size_t l = 0; l < sizeof(loads); l++)
 		for (int sx = 0; sx < 2; sx++)
 			for (int shape = 0; shape < 4; shape++) /* 0 reg, 1 stack + imm, 2 rX is rD, 3 rX live */
@@ -169,20 +193,10 @@ TEST(jit_load_from_base_plus_index_matches_the_interpreter)
 							p[n++] = (struct comb_insn)MOV64_IMM(x_reg, 0x55); /* rX dead */
 						p[n++] = (struct comb_insn)MOV64_IMM(6, 0); /* no pointer in the dump */
 						jit_put_dump(p, &n);
-						struct comb_prog *prog = NULL;
-						failures += jit_compare(p, n, false, &prog) != 0;
-						const uint32_t *offsets = NULL;
-						bool want = shape != 3;
-						if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
-							bool did = offsets[at + 2] == offsets[at + 3];
-							fused += did && want;
-							failures += did && !want;
-						}
-						expected += want;
-						comb_prog_free(prog);
+						check_fusion(p, n, at + 1, at + 3, shape != 3, &tally);
 					}
-	CHECK_EQ(failures, 0);
-	CHECK_EQ(fused, expected);
+	CHECK_EQ(tally.failures, 0);
+	CHECK_EQ(tally.fused, tally.expected);
 }
 
 /* Rotates by a constant as clang writes them: `rT = rH; rT >>= a; rH <<= b;
@@ -194,7 +208,8 @@ TEST(jit_load_from_base_plus_index_matches_the_interpreter)
 TEST(jit_rotate_matches_the_interpreter)
 {
 	static const uint64_t values[] = { 1, 0xffffffffull, 0x8000000000000001ull, 0x123456789abcdef1ull };
-	int failures = 0, fused = 0, expected = 0, programs = 0;
+	struct fusion_tally tally = { 0 };
+	int programs = 0;
 	for (int w = 0; w < 2; w++) {
 		int width = w ? 64 : 32;
 		uint8_t cls = w ? COMB_CLS_ALU64 : COMB_CLS_ALU;
@@ -226,22 +241,13 @@ TEST(jit_rotate_matches_the_interpreter)
 					else
 						p[n++] = (struct comb_insn)MOV64_IMM(other, 0x55);
 					jit_put_dump(p, &n);
-					struct comb_prog *prog = NULL;
-					failures += jit_compare(p, n, false, &prog) != 0;
-					const uint32_t *offsets = NULL;
-					if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
-						bool did = offsets[at + 1] == offsets[at + 4];
-						fused += did && !other_live;
-						failures += did && other_live;
-					}
-					expected += !other_live;
+					check_fusion(p, n, at + 1, at + 4, !other_live, &tally);
 					programs++;
-					comb_prog_free(prog);
 				}
 			}
 	}
-	CHECK_EQ(failures, 0);
-	CHECK_EQ(fused, expected);
+	CHECK_EQ(tally.failures, 0);
+	CHECK_EQ(tally.fused, tally.expected);
 	CHECK(programs == 4 * 8 * (31 + 63));
 }
 
@@ -254,7 +260,7 @@ TEST(jit_load_then_op_matches_the_interpreter)
 {
 	static const uint8_t ops[] = { COMB_ALU_ADD, COMB_ALU_SUB, COMB_ALU_AND, COMB_ALU_OR, COMB_ALU_XOR, COMB_ALU_MUL };
 	static const uint64_t values[] = { 0x8000000000000001ull, 0xfffffffffffffff7ull, 0x123456789abcdef1ull };
-	int failures = 0, fused = 0, expected = 0;
+	struct fusion_tally tally = { 0 };
 	for (size_t o = 0; o < sizeof(ops); o++)
 		for (int shape = 0; shape < 4 * 2 * 3; shape++) {
 			int base_kind = shape % 4;    /* 0 stack, 1 r7, 2 r6, 3 the destination itself */
@@ -291,20 +297,10 @@ TEST(jit_load_then_op_matches_the_interpreter)
 				p[n++] = (struct comb_insn)MOV64_IMM(6, 0);
 				p[n++] = (struct comb_insn)MOV64_IMM(7, 0);
 				jit_put_dump(p, &n);
-				struct comb_prog *prog = NULL;
-				failures += jit_compare(p, n, false, &prog) != 0;
-				const uint32_t *offsets = NULL;
-				bool want = !live && widths != 2;
-				if (prog && comb_prog_jit_code(prog, NULL, NULL, &offsets) == 0) {
-					bool did = offsets[at + 1] == offsets[at + 2];
-					fused += did && want;
-					failures += did && !want;
-				}
-				expected += want;
-				comb_prog_free(prog);
+				check_fusion(p, n, at + 1, at + 2, !live && widths != 2, &tally);
 			}
 		}
-	CHECK_EQ(failures, 0);
-	CHECK_EQ(fused, expected);
-	CHECK(expected == (6 * 3 + 2) * 2 * 3);
+	CHECK_EQ(tally.failures, 0);
+	CHECK_EQ(tally.fused, tally.expected);
+	CHECK(tally.expected == (6 * 3 + 2) * 2 * 3);
 }
