@@ -483,6 +483,7 @@ static size_t mark_targets(struct jit_compiler *c)
 {
 	size_t backward = 0;
 	const size_t count = c->prog->count;
+	bool tail_call = false; /* (a local: c->has_tail_call |= ... would chain every turn through memory) */
 	for (size_t i = 0; i < count; i++) {
 		const struct dinsn *d = &c->code[i];
 		uint64_t k = d->kind;
@@ -498,7 +499,7 @@ static size_t mark_targets(struct jit_compiler *c)
 				continue;
 			t = (int64_t)(value & COMB_CALLBACK_INDEX_MASK);
 		} else {
-			c->has_tail_call |= k == H_TAIL_CALL;
+			tail_call |= k == H_TAIL_CALL;
 			continue;
 		}
 		if (t >= 0 && (size_t)t < count) {
@@ -508,6 +509,7 @@ static size_t mark_targets(struct jit_compiler *c)
 			backward += (size_t)t <= i;
 		}
 	}
+	c->has_tail_call = tail_call;
 	return backward;
 }
 

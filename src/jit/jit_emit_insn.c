@@ -282,8 +282,7 @@ static enum x86_alu alu_of(enum comb_handler_kind k)
 /* The flags now describe dst after op (w bits wide). */
 static void note_flags(struct jit_compiler *c, int dst, bool w, enum x86_alu op)
 {
-	c->fl = (struct flags_state){ .reg = (int8_t)dst, .w = w,
-				      .logic = op == X86_AND || op == X86_OR || op == X86_XOR };
+	flags_store(&c->fl, dst, w, op == X86_AND || op == X86_OR || op == X86_XOR);
 }
 
 /* dst = dst * imm + add as lea or shl, for imm 3, 5, 9 (lea's scales plus
@@ -347,7 +346,7 @@ inline __attribute__((always_inline)) bool jit_emit_alu(struct jit_compiler *c, 
 				    : (k == H_RSH64_K || k == H_RSH32_K) ? X86_SHR : X86_SAR;
 		if (d->imm) {
 			x86_shift_ri(b, w, op, dst, (uint8_t)d->imm);
-			c->fl = (struct flags_state){ .reg = (int8_t)dst, .w = w }; /* ZF, SF of the result */
+			flags_store(&c->fl, dst, w, false); /* ZF, SF of the result */
 		} else if (!w)
 			x86_mov_rr(b, false, dst, dst);
 		return true;
@@ -1084,7 +1083,7 @@ static size_t fact_dead_run(struct jit_compiler *c, size_t i)
 		x86_byte(&c->b, 0x0b);
 		for (size_t k = 1; k < n; k++)
 			c->off[i + k] = (uint32_t)c->b.len;
-		c->fl.reg = -1;
+		flags_forget(&c->fl);
 		c->ub_known = 0;
 		c->dropped += n;
 	}
@@ -1098,7 +1097,7 @@ int jit_emit_pass(struct jit_compiler *c)
 	const size_t count = c->prog->count;
 	jit_emit_prelude(c);
 	c->blind_state = c->blind_seed;
-	c->fl.reg = -1;
+	flags_forget(&c->fl);
 	c->ub_known = 0;
 	c->nbranches = c->nheads = 0;
 	for (size_t i = 0; i < count; i++) {
@@ -1107,15 +1106,17 @@ int jit_emit_pass(struct jit_compiler *c)
 		c->off[i] = (uint32_t)c->b.len;
 		c->cur = i;
 		c->place[i] = PLACE_STEP;
-		c->prev_fl = c->fl;
 		/* At a target, control may come with other flags and values
 		 * (without a branch: which instructions are targets is data). */
 		uint8_t arrives = (uint8_t)-(c->is_target[i] != 0);
 		c->heads[c->nheads] = (uint32_t)i;
 		c->nheads += (c->is_target[i] & TARGET_LOOP) != 0;
-		c->prev_fl.reg = (int8_t)(c->prev_fl.reg | (int8_t)arrives);
+		uint32_t before; /* one word (see flags_state); reg is its low byte */
+		memcpy(&before, &c->fl, sizeof(before));
+		before |= arrives;
+		memcpy(&c->prev_fl, &before, sizeof(before));
 		c->ub_known = (uint16_t)(c->ub_known & ~(uint16_t)(int8_t)arrives);
-		c->fl.reg = -1;
+		flags_forget(&c->fl);
 		size_t noops = 0;
 		if (c->prog->facts) {
 			size_t dead = fact_dead_run(c, i);

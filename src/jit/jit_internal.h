@@ -17,6 +17,7 @@
 #define COMB_JIT_JIT_INTERNAL_H
 
 #include <stddef.h>
+#include <string.h>
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
 
@@ -51,11 +52,33 @@ static const uint8_t reg_map[COMB_REG_COUNT + 2] = {
 
 /* What the x86 flags say after an instruction's code: ZF and SF describe
  * the value of reg (hardware number, -1: nothing known) as a w-bit (64 or
- * 32) result; logic: CF and OF are clear, as after and/or/xor/test. */
+ * 32) result; logic: CF and OF are clear, as after and/or/xor/test.
+ * Always written whole (flags_store, flags_forget): the emission pass
+ * copies it at every instruction as one word, and a word read of bytes
+ * just stored one by one cannot be forwarded from the stores (a stall of
+ * ten cycles and more per instruction). */
 struct flags_state {
 	int8_t reg;
 	bool w, logic;
-};
+	uint8_t unused;
+} __attribute__((aligned(4)));
+_Static_assert(sizeof(struct flags_state) == 4 && offsetof(struct flags_state, reg) == 0 &&
+	       offsetof(struct flags_state, w) == 1 && offsetof(struct flags_state, logic) == 2,
+	       "flags_state is one little-endian word");
+
+/* *to = { reg, w, logic } in one store (a struct literal would be stored
+ * field by field). */
+static inline void flags_store(struct flags_state *to, int reg, bool w, bool logic)
+{
+	uint32_t word = (uint8_t)reg | (uint32_t)w << 8 | (uint32_t)logic << 16;
+	memcpy(to, &word, sizeof(word));
+}
+
+/* Nothing known about the flags. */
+static inline void flags_forget(struct flags_state *to)
+{
+	flags_store(to, -1, false, false);
+}
 
 struct jit_compiler {
 	const struct comb_prog *prog;

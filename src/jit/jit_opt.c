@@ -266,7 +266,7 @@ static void ifconv_compute(struct jit_compiler *c, size_t j, const struct ifconv
 		if (!jit_emit_alu(c, &d))
 			jit_emit_move(c, &d);
 	}
-	c->prev_fl.reg = -1;
+	flags_forget(&c->prev_fl);
 }
 
 /* After the compare (jump condition cc): the cmovs; B's slots have no code. */
@@ -274,7 +274,7 @@ static void ifconv_commit(struct jit_compiler *c, size_t j, const struct ifconv_
 {
 	for (int s = 0; s < p->ndst; s++)
 		x86_cmov(&c->b, true, (enum x86_cond)(cc ^ 1), reg_map[p->dst[s]], reg_map[SCRATCH_REG + s]);
-	c->fl.reg = -1;
+	flags_forget(&c->fl);
 	for (size_t k = 0; k <= p->n; k++)
 		c->off[j + k] = k ? (uint32_t)c->b.len : c->off[j];
 }
