@@ -25,11 +25,13 @@ static inline __attribute__((always_inline)) void emit_mem_operand(struct x86_bu
 void x86_rm(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int base, int32_t disp,
 	    bool byte_reg)
 {
+	X86_LOCAL(b);
 	if (prefix66)
 		x86_byte(b, 0x66);
 	x86_emit_rex(b, w, reg, base, byte_reg && reg >= 4 && reg <= 7);
 	x86_emit_opcode(b, op);
 	emit_mem_operand(b, reg, base, disp);
+	X86_LOCAL_DONE();
 }
 
 void x86_mov_rr(struct x86_buf *b, bool w, int dst, int src)
@@ -39,6 +41,7 @@ void x86_mov_rr(struct x86_buf *b, bool w, int dst, int src)
 
 void x86_mov_ri(struct x86_buf *b, bool w, int dst, uint64_t imm)
 {
+	X86_LOCAL(b);
 	if (!w)
 		imm = (uint32_t)imm;
 	if (imm == 0) {
@@ -55,6 +58,7 @@ void x86_mov_ri(struct x86_buf *b, bool w, int dst, uint64_t imm)
 		x86_byte(b, (uint8_t)(0xb8 + (dst & 7)));
 		x86_u64(b, imm);
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_alu_rr(struct x86_buf *b, bool w, enum x86_alu op, int dst, int src)
@@ -64,6 +68,7 @@ void x86_alu_rr(struct x86_buf *b, bool w, enum x86_alu op, int dst, int src)
 
 void x86_alu_ri(struct x86_buf *b, bool w, enum x86_alu op, int dst, int32_t imm)
 {
+	X86_LOCAL(b);
 	if (x86_fits8(imm)) {
 		x86_rr(b, w, 0x83, op, dst);
 		x86_byte(b, (uint8_t)imm);
@@ -75,6 +80,7 @@ void x86_alu_ri(struct x86_buf *b, bool w, enum x86_alu op, int dst, int32_t imm
 		x86_rr(b, w, 0x81, op, dst);
 		x86_u32(b, (uint32_t)imm);
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_test_rr(struct x86_buf *b, bool w, int a, int c)
@@ -84,8 +90,10 @@ void x86_test_rr(struct x86_buf *b, bool w, int a, int c)
 
 void x86_test_ri(struct x86_buf *b, bool w, int a, int32_t imm)
 {
+	X86_LOCAL(b);
 	x86_rr(b, w, 0xf7, 0, a);
 	x86_u32(b, (uint32_t)imm);
+	X86_LOCAL_DONE();
 }
 
 void x86_imul_rr(struct x86_buf *b, bool w, int dst, int src)
@@ -95,6 +103,7 @@ void x86_imul_rr(struct x86_buf *b, bool w, int dst, int src)
 
 void x86_imul_ri(struct x86_buf *b, bool w, int dst, int32_t imm)
 {
+	X86_LOCAL(b);
 	if (x86_fits8(imm)) {
 		x86_rr(b, w, 0x6b, dst, dst);
 		x86_byte(b, (uint8_t)imm);
@@ -102,16 +111,19 @@ void x86_imul_ri(struct x86_buf *b, bool w, int dst, int32_t imm)
 		x86_rr(b, w, 0x69, dst, dst);
 		x86_u32(b, (uint32_t)imm);
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_shift_ri(struct x86_buf *b, bool w, enum x86_shift op, int dst, uint8_t n)
 {
+	X86_LOCAL(b);
 	if (n == 1) {
 		x86_rr(b, w, 0xd1, op, dst);
 	} else {
 		x86_rr(b, w, 0xc1, op, dst);
 		x86_byte(b, n);
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_shift_cl(struct x86_buf *b, bool w, enum x86_shift op, int dst)
@@ -131,16 +143,20 @@ void x86_div(struct x86_buf *b, bool w, bool is_signed, int src)
 
 void x86_cqo(struct x86_buf *b, bool w)
 {
+	X86_LOCAL(b);
 	if (w)
 		x86_byte(b, 0x48);
 	x86_byte(b, 0x99);
+	X86_LOCAL_DONE();
 }
 
 void x86_bswap(struct x86_buf *b, bool w, int reg)
 {
+	X86_LOCAL(b);
 	x86_emit_rex(b, w, 0, reg, false);
 	x86_byte(b, 0x0f);
 	x86_byte(b, (uint8_t)(0xc8 + (reg & 7)));
+	X86_LOCAL_DONE();
 }
 
 void x86_movzx16(struct x86_buf *b, int dst, int src)
@@ -165,6 +181,7 @@ void x86_lea(struct x86_buf *b, int dst, int base, int32_t disp)
 
 void x86_lea_index(struct x86_buf *b, bool w, int dst, int base, int index, int scale, int32_t disp)
 {
+	X86_LOCAL(b);
 	uint8_t rex = 0x40 | (w ? 8 : 0) | ((dst & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
 	if (rex != 0x40)
 		x86_byte(b, rex);
@@ -176,10 +193,12 @@ void x86_lea_index(struct x86_buf *b, bool w, int dst, int base, int index, int 
 		x86_byte(b, (uint8_t)disp);
 	else if (mod == 2)
 		x86_u32(b, (uint32_t)disp);
+	X86_LOCAL_DONE();
 }
 
 void x86_shiftx(struct x86_buf *b, bool w, enum x86_shift op, int dst, int src, int count)
 {
+	X86_LOCAL(b);
 	/* VEX.LZ.{66,F2,F3}.0F38.W F7 /r: reg = dst, rm = src, vvvv = count. */
 	uint8_t pp = op == X86_SHL ? 1 : op == X86_SHR ? 3 : 2;
 	x86_byte(b, 0xc4);
@@ -187,6 +206,7 @@ void x86_shiftx(struct x86_buf *b, bool w, enum x86_shift op, int dst, int src, 
 	x86_byte(b, (uint8_t)((w ? 0x80 : 0) | ((~count & 15) << 3) | pp));
 	x86_byte(b, 0xf7);
 	x86_byte(b, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
+	X86_LOCAL_DONE();
 }
 
 void x86_cmov(struct x86_buf *b, bool w, enum x86_cond cc, int dst, int src)
@@ -229,6 +249,7 @@ void x86_load(struct x86_buf *b, int size, bool sign, int dst, int base, int32_t
 /* op reg, [base + index + disp]: REX, opcode, ModRM with a SIB (scale 1). */
 static void x86_rm_index(struct x86_buf *b, bool w, uint16_t op, int reg, int base, int index, int32_t disp)
 {
+	X86_LOCAL(b);
 	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) | ((base & 8) ? 1 : 0);
 	if (rex != 0x40)
 		x86_byte(b, rex);
@@ -240,6 +261,7 @@ static void x86_rm_index(struct x86_buf *b, bool w, uint16_t op, int reg, int ba
 		x86_byte(b, (uint8_t)disp);
 	else if (mod == 2)
 		x86_u32(b, (uint32_t)disp);
+	X86_LOCAL_DONE();
 }
 
 void x86_load_index(struct x86_buf *b, int size, bool sign, int dst, int base, int index, int32_t disp)
@@ -283,14 +305,18 @@ void x86_store_i(struct x86_buf *b, int size, int base, int32_t disp, int32_t im
 
 void x86_push(struct x86_buf *b, int reg)
 {
+	X86_LOCAL(b);
 	x86_emit_rex(b, false, 0, reg, false);
 	x86_byte(b, (uint8_t)(0x50 + (reg & 7)));
+	X86_LOCAL_DONE();
 }
 
 void x86_pop(struct x86_buf *b, int reg)
 {
+	X86_LOCAL(b);
 	x86_emit_rex(b, false, 0, reg, false);
 	x86_byte(b, (uint8_t)(0x58 + (reg & 7)));
+	X86_LOCAL_DONE();
 }
 
 void x86_call_r(struct x86_buf *b, int reg)
@@ -302,6 +328,7 @@ void x86_ret(struct x86_buf *b) { x86_byte(b, 0xc3); }
 
 void x86_jmp(struct x86_buf *b, size_t target, bool short_form)
 {
+	X86_LOCAL(b);
 	if (short_form) {
 		x86_byte(b, 0xeb);
 		x86_byte(b, (uint8_t)((int64_t)target - (int64_t)(b->len + 1)));
@@ -309,10 +336,12 @@ void x86_jmp(struct x86_buf *b, size_t target, bool short_form)
 		x86_byte(b, 0xe9);
 		x86_u32(b, (uint32_t)((int64_t)target - (int64_t)(b->len + 4)));
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_jcc(struct x86_buf *b, enum x86_cond cc, size_t target, bool short_form)
 {
+	X86_LOCAL(b);
 	if (short_form) {
 		x86_byte(b, (uint8_t)(0x70 + cc));
 		x86_byte(b, (uint8_t)((int64_t)target - (int64_t)(b->len + 1)));
@@ -321,12 +350,15 @@ void x86_jcc(struct x86_buf *b, enum x86_cond cc, size_t target, bool short_form
 		x86_byte(b, (uint8_t)(0x80 + cc));
 		x86_u32(b, (uint32_t)((int64_t)target - (int64_t)(b->len + 4)));
 	}
+	X86_LOCAL_DONE();
 }
 
 void x86_call_rel(struct x86_buf *b, size_t target)
 {
+	X86_LOCAL(b);
 	x86_byte(b, 0xe8);
 	x86_u32(b, (uint32_t)((int64_t)target - (int64_t)(b->len + 4)));
+	X86_LOCAL_DONE();
 }
 
 void x86_jmp_m(struct x86_buf *b, int base, int32_t disp)

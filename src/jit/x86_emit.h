@@ -42,6 +42,13 @@ static inline bool x86_buf_overflowed(const struct x86_buf *b) { return b->len >
 static inline bool x86_fits8(int64_t v) { return v >= -128 && v <= 127; }
 static inline bool x86_fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
+/* An encoder writes through a copy of the buffer and stores the length
+ * once at its end: the code bytes are chars, which may alias b->len, so
+ * writing through b itself would reload and store the length at every
+ * byte (a chain of store-to-load forwarding through memory). */
+#define X86_LOCAL(b) struct x86_buf x86_local_ = *(b), *const x86_out_ = (b); (b) = &x86_local_
+#define X86_LOCAL_DONE() (x86_out_->len = x86_local_.len)
+
 /* Internal to libcomb: hidden, so calls stay direct and may be inlined. */
 #pragma GCC visibility push(hidden)
 
@@ -91,11 +98,13 @@ static inline __attribute__((always_inline)) void x86_emit_opcode(struct x86_buf
 
 static inline __attribute__((always_inline)) void x86_emit_rr(struct x86_buf *b, bool prefix66, bool w, uint16_t op, int reg, int rm, bool force_rex)
 {
+	X86_LOCAL(b);
 	if (prefix66)
 		x86_byte(b, 0x66);
 	x86_emit_rex(b, w, reg, rm, force_rex);
 	x86_emit_opcode(b, op);
 	x86_byte(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+	X86_LOCAL_DONE();
 }
 
 /* Register-register: op is one or two opcode bytes (0x0F first for two). */
