@@ -449,7 +449,8 @@ static bool sweep_would_shorten(const struct jit_compiler *c)
  * short and rounds of layout only lengthen those that do not reach: it
  * ends, as a branch never becomes short again, and a bounded number of
  * rounds keeps it linear (past them every branch is long, which always
- * reaches). A small program usually needs one layout. */
+ * reaches). Most programs need two layouts: the first finds the branches
+ * that are far (a function's early exits), the second confirms. */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
 	if ((!has_loops || !c->align_mask) && !c->any_sunk) {
