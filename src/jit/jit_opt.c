@@ -115,10 +115,10 @@ size_t jit_fuse_rotate(struct jit_compiler *c, size_t i)
 		return 0;
 	const struct dinsn *first = &c->code[i + 1], *second = &c->code[i + 2], *or = &c->code[i + 3];
 	enum comb_handler_kind lsh = w ? H_LSH64_K : H_LSH32_K, rsh = w ? H_RSH64_K : H_RSH32_K;
-	int t = mov->dst, h = mov->src & 15;
+	int t = mov->dst, h = mov->src & 15, width = w ? 64 : 32;
 	if (first->dst != t || second->dst != h || (first->kind != lsh && first->kind != rsh) ||
 	    second->kind != (first->kind == lsh ? rsh : lsh) || or->kind != (w ? H_OR64_X : H_OR32_X) ||
-	    first->imm <= 0 || second->imm <= 0 || first->imm + second->imm != (w ? 64 : 32))
+	    first->imm <= 0 || first->imm >= width || first->imm + second->imm != width)
 		return 0;
 	int result;
 	if (or->dst == h && (or->src & 15) == t)
@@ -137,8 +137,8 @@ size_t jit_fuse_rotate(struct jit_compiler *c, size_t i)
 	return 3;
 }
 
-/* x86 `op r, r/m` opcodes of the eBPF register-register ALU kinds a load
- * can feed (0: none), by offset from ADD; imul is 0f af. */
+/* The x86 `op r, r/m` opcode of an eBPF register-register ALU kind a
+ * load can feed (0: none; imul is 0f af); *w: a 64-bit one. */
 static uint16_t op_from_memory(enum comb_handler_kind k, bool *w)
 {
 	*w = k >= H_ADD64_K && k <= H_NEG64;
