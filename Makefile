@@ -103,8 +103,8 @@ $(BUILD)/kernel-ctx: tests/kernel/kernel_ctx.c $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_ctx.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's verifier against the kernel's on tests/progs/verify_*.bpf.c.
-$(BUILD)/kernel-verdicts: tests/kernel/kernel_verdicts.c $(STATIC_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_verdicts.c $(STATIC_LIB) $(LDLIBS)
+$(BUILD)/kernel-verdicts: tests/kernel/kernel_verdicts.c tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/kernel/kernel_verdicts.c tests/kernel/kernel_bpf.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's verifier on the real programs of this machine: accept what the kernel accepts.
 $(BUILD)/real-verdicts: tests/kernel/real_verdicts.c tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
@@ -186,9 +186,9 @@ $(BUILD)/bench/loader-bench: bench/loader_bench.c bench/stats.c bench/stats.h te
 	$(CC) $(ALL_CFLAGS) -o $@ bench/loader_bench.c bench/stats.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # comb's verifier against the kernel's verification time on the real-program corpus.
-$(BUILD)/bench/verifier-bench: bench/verifier_bench.c bench/stats.c bench/stats.h bench/jit_time.c bench/jit_time.h tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
+$(BUILD)/bench/verifier-bench: bench/verifier_bench.c bench/stats.c bench/stats.h bench/jit_time.c bench/jit_time.h tests/kernel/kernel_bpf.c tests/kernel/kernel_bpf.h tests/kernel/real_corpus.c tests/kernel/real_corpus.h tests/kernel/bpf_images.c tests/kernel/bpf_images.h $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/verifier_bench.c bench/stats.c bench/jit_time.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/verifier_bench.c bench/stats.c bench/jit_time.c tests/kernel/kernel_bpf.c tests/kernel/real_corpus.c tests/kernel/bpf_images.c $(STATIC_LIB) $(LDLIBS)
 
 # XDP packets/s: comb's runner (JIT) against the kernel's BPF_PROG_TEST_RUN.
 $(BUILD)/bench/xdp-bench: bench/xdp_bench.c bench/stats.c bench/stats.h $(STATIC_LIB)

@@ -49,6 +49,7 @@
 #include "jit/jit.h"
 #include "vm/internal.h"
 #include "../tests/kernel/real_corpus.h"
+#include "../tests/kernel/kernel_bpf.h"
 #include "stats.h"
 #include "jit_time.h"
 
@@ -291,21 +292,9 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 static double kernel_reject_us(const char *path, const char *prog, int *rc)
 {
 	static char log[1 << 16];
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
-	if (!obj)
+	int err;
+	if (!kernel_bpf_verify_program(path, prog, 4 /* statistics only */, log, sizeof(log), rc, &err))
 		return -1;
-	struct bpf_program *p;
-	bpf_object__for_each_program(p, obj) {
-		bool mine = strcmp(bpf_program__name(p), prog) == 0;
-		bpf_program__set_autoload(p, mine);
-		if (mine) {
-			log[0] = 0;
-			bpf_program__set_log_buf(p, log, sizeof(log));
-			bpf_program__set_log_level(p, 4); /* statistics only */
-		}
-	}
-	*rc = bpf_object__load(obj);
-	bpf_object__close(obj);
 	const char *t = strstr(log, "verification time ");
 	return t ? atof(t + strlen("verification time ")) : -1;
 }

@@ -132,6 +132,31 @@ int kernel_bpf_load_object(const char *path, const char *prog_name, int *fd, cha
 	return ret;
 }
 
+bool kernel_bpf_verify_program(const char *path, const char *prog_name, uint32_t log_level, char *log,
+			       size_t log_len, int *rc, int *err)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return false;
+	struct bpf_program *prog, *wanted = NULL;
+	bpf_object__for_each_program(prog, obj) {
+		if (strcmp(bpf_program__name(prog), prog_name) == 0)
+			wanted = prog;
+	}
+	if (!wanted) {
+		bpf_object__close(obj);
+		return false;
+	}
+	only_autoload(obj, wanted);
+	log[0] = 0;
+	bpf_program__set_log_buf(wanted, log, log_len);
+	bpf_program__set_log_level(wanted, log_level);
+	*rc = bpf_object__load(obj);
+	*err = errno;
+	bpf_object__close(obj);
+	return true;
+}
+
 int kernel_bpf_test_run(int fd, const void *data, size_t data_len, uint32_t repeat,
 			uint32_t *retval, uint32_t *duration_ns)
 {

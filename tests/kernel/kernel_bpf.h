@@ -43,6 +43,14 @@ int kernel_bpf_load_insns(const struct comb_insn *insns, size_t count, const cha
 int kernel_bpf_load_object(const char *path, const char *prog_name, int *fd, char *err,
 			   size_t err_len);
 
+/* Verify the program whose function name is prog_name in the object at
+ * path, alone (the others are not loaded), its log at log_level into log,
+ * and unload it again. false when the object cannot be opened or has no
+ * such program; else *rc is bpf_object__load's result and *err errno after
+ * it. libbpf's printing is left as the caller set it. */
+bool kernel_bpf_verify_program(const char *path, const char *prog_name, uint32_t log_level, char *log,
+			       size_t log_len, int *rc, int *err);
+
 /* One BPF_PROG_TEST_RUN: run the program repeat times (0 counts as 1) on a
  * copy of data. *retval is the program's (32-bit) return value and
  * *duration_ns (may be NULL) the kernel's average time per run. */

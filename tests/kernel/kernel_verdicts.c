@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "comb/comb.h"
+#include "kernel_bpf.h"
 
 #define ENOTSUPP_ 524 /* the kernel's ENOTSUPP */
 
@@ -104,22 +105,9 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 /* 1 accepted, 0 rejected, -1 could not tell (open failed). */
 static int kernel_verdict(const char *path, const char *prog_name, char *log, size_t log_len)
 {
-	struct bpf_object *obj = bpf_object__open_file(path, NULL);
-	if (!obj)
+	int rc, err;
+	if (!kernel_bpf_verify_program(path, prog_name, 1, log, log_len, &rc, &err))
 		return -1;
-	struct bpf_program *p;
-	bpf_object__for_each_program(p, obj) {
-		bool mine = strcmp(bpf_program__name(p), prog_name) == 0;
-		bpf_program__set_autoload(p, mine);
-		if (mine) {
-			log[0] = 0;
-			bpf_program__set_log_buf(p, log, log_len);
-			bpf_program__set_log_level(p, 1);
-		}
-	}
-	int rc = bpf_object__load(obj);
-	int err = errno;
-	bpf_object__close(obj);
 	/* Refused before any verification (e.g. fentry where the kernel has
 	 * no trampolines: EPERM, empty log): the kernel cannot tell. */
 	if (rc && log[0] == 0 && (err == EPERM || err == EOPNOTSUPP || err == ENOTSUPP_))
