@@ -237,39 +237,6 @@ static inline __attribute__((always_inline)) uint32_t final_size(const struct ji
 	return c->off[i + 1] - c->off[i] - final_saving[c->flags[i] & 15];
 }
 
-/* Lay the code out (fin) with the branch sizes chosen so far, loop heads
- * aligned as compact() will align them. Without sunk blocks the code keeps
- * its order, and between a branch or a loop head and the next it only
- * moves by what they added or saved (delta), so the layout goes by those,
- * not by instruction. */
-static void layout_in_order(struct jit_compiler *c)
-{
-	const size_t count = c->prog->count;
-	uint32_t delta = 0; /* fin - off (modulo 2^32) */
-	size_t laid = 0, nb = 0, nh = 0;
-	for (;;) {
-		size_t branch = nb < c->nbranches ? c->branches[nb] : SIZE_MAX;
-		size_t head = nh < c->nheads ? c->heads[nh] : SIZE_MAX;
-		size_t at = branch < head ? branch : head;
-		if (at == SIZE_MAX)
-			break;
-		for (; laid < at; laid++)
-			c->fin[laid] = c->off[laid] + delta;
-		if (at == head) {
-			delta += -(c->off[at] + delta) & c->align_mask;
-			nh++;
-		}
-		c->fin[at] = c->off[at] + delta;
-		laid = at + 1;
-		if (at == branch) {
-			delta -= final_saving[c->flags[at] & 15];
-			nb++;
-		}
-	}
-	for (; laid <= count; laid++)
-		c->fin[laid] = c->off[laid] + delta;
-}
-
 /* events[]: the instructions, in layout order, where the code moves by
  * other than its own size (a branch, a loop head, the start of a run of
  * consecutive instructions), and RUN_END | e after each run (e: the
@@ -326,8 +293,10 @@ static void list_events(struct jit_compiler *c)
 		list_run_events(c, c->sunk[2 * k], c->sunk[2 * k + 1], &nb, &nh);
 }
 
-/* With sunk blocks (jit_sink.c): by events in layout order. */
-static void layout_sunk(struct jit_compiler *c)
+/* Lay the code out (fin) with the branch sizes chosen so far, loop heads
+ * aligned as compact() will align them, sunk blocks (jit_sink.c) last: by
+ * events in layout order, not by instruction. */
+static void layout(struct jit_compiler *c)
 {
 	const uint32_t *off = c->off;
 	uint32_t *fin = c->fin;
@@ -355,14 +324,6 @@ static void layout_sunk(struct jit_compiler *c)
 		delta -= final_saving[c->flags[at] & 15];
 	}
 	fin[c->prog->count] = run_end;
-}
-
-static void layout(struct jit_compiler *c)
-{
-	if (c->any_sunk)
-		layout_sunk(c);
-	else
-		layout_in_order(c);
 }
 
 /* Distance of instruction i's branch in the current layout, were it short. */
@@ -453,7 +414,7 @@ static bool sweep_would_shorten(const struct jit_compiler *c)
  * that are far (a function's early exits), the second confirms. */
 static void relax_branches(struct jit_compiler *c, bool has_loops)
 {
-	if ((!has_loops || !c->align_mask) && !c->any_sunk) {
+	if (!has_loops || !c->align_mask) { /* (then nothing was sunk either) */
 		memcpy(c->fin, c->off, (c->prog->count + 1) * sizeof(*c->fin));
 		for (int sweep = 0; sweep < 8 && relax_sweep(c) && sweep_would_shorten(c); sweep++)
 			; /* (stopping where the next sweep would change nothing) */

@@ -109,7 +109,6 @@ struct jit_compiler {
 	size_t body;
 	size_t dropped;      /* instructions prog->facts left without code */
 	uint8_t *place;      /* PLACE_* per instruction (jit_sink.c) */
-	bool any_sunk;       /* some instruction is PLACE_SUNK: laid out after the others */
 	uint32_t *sunk;      /* the sunk blocks, in order: first, after-last pairs */
 	size_t nsunk;        /* blocks in sunk[] */
 	uint32_t *events;    /* with padding: where the layout changes course (jit.c) */
@@ -121,8 +120,8 @@ struct jit_compiler {
 enum { TARGET_ANY = 1, TARGET_LOOP = 2 };
 
 /* place[]: the emission pass started a step (an instruction or a fused
- * group) here; the instruction is laid out after all others (jit_sink.c). */
-enum { PLACE_STEP = 1, PLACE_SUNK = 2 };
+ * group) here (jit_sink.c never splits a group). */
+enum { PLACE_STEP = 1 };
 /* ---- branches between instructions ---- */
 
 /* The last thing instruction i emits: a branch to instruction t (cc < 0:

@@ -74,13 +74,11 @@ static bool cold_block(const struct jit_compiler *c, size_t j, size_t s, size_t 
 	return exits || c->target[e] < head || c->target[e] > latch;
 }
 
-/* j's branch reaches e + 1 over the block: after the move, a conditional
+/* j's branch reaches e + 1 over the block s..e: after the move, a conditional
  * one is inverted to reach the block, a goto (e + 1 follows j in the layout
  * now: no later block starts before e + 2) has no code. */
-static void sink_block(struct jit_compiler *c, size_t j, size_t s, size_t e)
+static void sink_block(struct jit_compiler *c, size_t j, size_t s)
 {
-	for (size_t k = s; k <= e; k++)
-		c->place[k] |= PLACE_SUNK;
 	if (c->flags[j] & BR_JCC) {
 		c->flags[j] ^= (uint8_t)(1 << BR_CC_SHIFT); /* x86 conditions pair by the low bit */
 		c->target[j] = (uint32_t)s;
@@ -103,7 +101,7 @@ size_t jit_sink_cold_blocks(struct jit_compiler *c)
 		if (j < next || (f & BR_ELIDE) || t <= s || t - s > SINK_MAX_INSNS)
 			continue;
 		if (cold_block(c, j, s, t - 1, &budget)) {
-			sink_block(c, j, s, t - 1);
+			sink_block(c, j, s);
 			c->sunk[2 * moved] = (uint32_t)s; /* (blocks and their jumps: at most count / 2) */
 			c->sunk[2 * moved + 1] = (uint32_t)t;
 			moved++;
@@ -111,6 +109,5 @@ size_t jit_sink_cold_blocks(struct jit_compiler *c)
 		}
 	}
 	c->nsunk = moved;
-	c->any_sunk = moved > 0;
 	return moved;
 }
